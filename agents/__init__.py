@@ -1,0 +1,1 @@
+"""SB3 and RLlib adapters and training loops (installed as deepwe_rl.agents)."""

@@ -1,0 +1,1 @@
+"""Robot arms: real URDFs, user URDFs and procedurally generated arms."""

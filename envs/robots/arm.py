@@ -1,0 +1,196 @@
+"""A serial arm in a BulletSim: its morphology, its state, and the two ways to command it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pybullet as p
+
+from deepwe_rl.envs.robots.catalog import RobotSource
+from deepwe_rl.envs.robots.structure import load_structure
+from deepwe_rl.morphology import (
+    EE_DIM,
+    GRIPPER_DIM,
+    JointSpec,
+    MorphologySpec,
+    joint_state,
+)
+
+JOINT_STEP = 0.05
+"""Largest joint-target change per env step in joint control, in radians (as panda-gym)."""
+
+EE_STEP = 0.05
+"""Largest end-effector target change per env step in end-effector control, in metres."""
+
+GRIPPER_STEP = 0.5
+"""Largest change of the gripper's opening fraction per env step."""
+
+
+class Arm:
+    """One robot arm loaded at the origin of a BulletSim, with a fixed base.
+
+    ``read`` refreshes the cached joint and end-effector state once per env step; the
+    observation and the next action both use that cache, so each step talks to PyBullet once to
+    command, once to read joints and once to read the end effector.
+    """
+
+    def __init__(self, sim_id: int, source: RobotSource) -> None:
+        self.sim_id = sim_id
+        self.source = source
+        self.structure = s = load_structure(sim_id, source)
+        self.body = s.body
+        self.num_joints = len(s.arm_joints)
+        self.has_gripper = len(s.gripper_joints) > 0
+        self._all_joints = np.concatenate([s.arm_joints, s.gripper_joints]).tolist()
+        self._arm_ids = s.arm_joints.tolist()
+        self._forces = s.effort.tolist()
+        self._g_ids = s.gripper_joints.tolist()
+        self._g_forces = s.gripper_effort.tolist()
+        self._g_span = s.gripper_upper - s.gripper_lower
+        self._ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
+        home = source.home if source.home is not None else np.zeros(self.num_joints)
+        if len(home) != self.num_joints:
+            raise ValueError(
+                f"robot '{source.name}': home pose has {len(home)} values for {self.num_joints} joints"
+            )
+        self.home = np.clip(np.asarray(home, dtype=np.float64), s.lower, s.upper)
+        self.spec = self._measure_morphology()
+
+        self.q = np.zeros(self.num_joints)
+        self.qd = np.zeros(self.num_joints)
+        self.last_command = np.zeros(self.num_joints)
+        self.ee = np.zeros(EE_DIM)
+        self.gripper = np.zeros(GRIPPER_DIM)
+
+    # --- morphology -------------------------------------------------------------------------
+    def _measure_morphology(self) -> MorphologySpec:
+        """Joint origins and axes in the base frame at zero pose, and the link each drives."""
+        s = self.structure
+        self.set_joints(np.zeros(self.num_joints))
+        origins, axes = [], []
+        for j in s.arm_joints:
+            axis = p.getJointInfo(self.body, int(j), physicsClientId=self.sim_id)[13]
+            state = p.getLinkState(self.body, int(j), computeForwardKinematics=1, physicsClientId=self.sim_id)
+            rot = np.array(p.getMatrixFromQuaternion(state[5])).reshape(3, 3)
+            origins.append(np.array(state[4]))
+            axes.append(rot @ np.array(axis))
+        tip = np.array(self.link_frame(s.ee_link)[0])
+        ends = [*origins[1:], tip]
+        joints = tuple(
+            JointSpec(
+                name=s.joint_names[i],
+                origin=tuple(float(x) for x in origins[i]),
+                axis=tuple(float(x) for x in axes[i] / max(np.linalg.norm(axes[i]), 1e-9)),
+                link_length=float(np.linalg.norm(ends[i] - origins[i])),
+                lower=float(s.lower[i]),
+                upper=float(s.upper[i]),
+                velocity_limit=float(s.velocity[i]),
+                effort_limit=float(s.effort[i]),
+            )
+            for i in range(self.num_joints)
+        )
+        return MorphologySpec(self.source.name, joints, self.has_gripper)
+
+    # --- state ------------------------------------------------------------------------------
+    def link_frame(self, link: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """World position and orientation of a link's URDF frame (the base frame for -1)."""
+        if link < 0:
+            return p.getBasePositionAndOrientation(self.body, physicsClientId=self.sim_id)
+        state = p.getLinkState(self.body, link, computeForwardKinematics=1, physicsClientId=self.sim_id)
+        return state[4], state[5]
+
+    def set_joints(self, q: np.ndarray, gripper_open: float = 1.0) -> None:
+        """Teleport the joints (zero velocity) and hold them there with the motors."""
+        for j, qj in zip(self._arm_ids, q, strict=True):
+            p.resetJointState(self.body, j, float(qj), 0.0, physicsClientId=self.sim_id)
+        targets = self._gripper_targets(gripper_open)
+        for j, qj in zip(self._g_ids, targets, strict=True):
+            p.resetJointState(self.body, j, float(qj), 0.0, physicsClientId=self.sim_id)
+        self._command(np.asarray(q, dtype=np.float64), targets)
+
+    def read(self) -> None:
+        """Refresh the cached joint, gripper and end-effector state from the simulator."""
+        states = p.getJointStates(self.body, self._all_joints, physicsClientId=self.sim_id)
+        n = self.num_joints
+        for i in range(n):
+            self.q[i], self.qd[i] = states[i][0], states[i][1]
+        if self.has_gripper:
+            s = self.structure
+            gq = np.array([st[0] for st in states[n:]])
+            gqd = np.array([st[1] for st in states[n:]])
+            frac = (gq - s.gripper_lower) / np.maximum(self._g_span, 1e-9)
+            sign = 1.0 if s.gripper_open_at_upper else -1.0
+            self.gripper[0] = frac.mean() if sign > 0 else 1.0 - frac.mean()
+            self.gripper[1] = sign * (gqd / np.maximum(self._g_span, 1e-9)).mean()
+        link = p.getLinkState(
+            self.body, int(self.structure.ee_link), computeLinkVelocity=1,
+            computeForwardKinematics=1, physicsClientId=self.sim_id,
+        )
+        self.ee[0:3] = link[4]
+        self.ee[3:7] = link[5]
+        self.ee[7:10] = link[6]
+
+    def joint_state(self) -> np.ndarray:
+        """Per-joint state rows for the real joints, from the last ``read``."""
+        s = self.structure
+        return joint_state(self.q, self.qd, s.lower, s.upper, s.velocity, self.last_command)
+
+    # --- commands ---------------------------------------------------------------------------
+    def _gripper_targets(self, opening: float) -> np.ndarray:
+        s = self.structure
+        frac = opening if s.gripper_open_at_upper else 1.0 - opening
+        return s.gripper_lower + frac * self._g_span if self.has_gripper else np.zeros(0)
+
+    def _command(self, arm_targets: np.ndarray, gripper_targets: np.ndarray) -> None:
+        p.setJointMotorControlArray(
+            self.body, self._arm_ids, p.POSITION_CONTROL, targetPositions=arm_targets.tolist(),
+            forces=self._forces, physicsClientId=self.sim_id,
+        )
+        if self.has_gripper:
+            p.setJointMotorControlArray(
+                self.body, self._g_ids, p.POSITION_CONTROL,
+                targetPositions=gripper_targets.tolist(), forces=self._g_forces,
+                physicsClientId=self.sim_id,
+            )
+
+    def _gripper_command(self, action: float) -> np.ndarray:
+        opening = float(np.clip(self.gripper[0] + GRIPPER_STEP * action, 0.0, 1.0))
+        return self._gripper_targets(opening)
+
+    def command_joints(self, joint_actions: np.ndarray, gripper_action: float) -> None:
+        """Joint control: each action in [-1, 1] moves that joint's target by up to JOINT_STEP."""
+        s = self.structure
+        self.last_command[:] = joint_actions
+        targets = np.clip(self.q + JOINT_STEP * joint_actions, s.lower, s.upper)
+        self._command(targets, self._gripper_command(gripper_action))
+
+    def command_ee(self, cartesian: np.ndarray, gripper_action: float) -> None:
+        """End-effector control: move the end-effector target by up to EE_STEP, solved by IK."""
+        s = self.structure
+        target = self.ee[0:3] + EE_STEP * cartesian
+        target[2] = max(target[2], 0.0)
+        solution = p.calculateInverseKinematics(
+            self.body, int(s.ee_link), target.tolist(), maxNumIterations=20,
+            physicsClientId=self.sim_id,
+        )
+        q = np.clip(np.asarray(solution)[self._ik_index], s.lower, s.upper)
+        self.last_command[:] = np.clip((q - self.q) / JOINT_STEP, -1.0, 1.0)
+        self._command(q, self._gripper_command(gripper_action))
+
+    # --- kinematics -------------------------------------------------------------------------
+    def sample_configuration(self, rng: np.random.Generator) -> np.ndarray:
+        s = self.structure
+        return rng.uniform(s.lower, s.upper)
+
+    def forward_kinematics(self, q: np.ndarray) -> tuple[np.ndarray, float]:
+        """End-effector position and the lowest link-frame height at ``q``.
+
+        Moves the joints: the caller restores the world afterwards.
+        """
+        for j, qj in zip(self._arm_ids, q, strict=True):
+            p.resetJointState(self.body, j, float(qj), 0.0, physicsClientId=self.sim_id)
+        states = p.getLinkStates(
+            self.body, self._arm_ids + [int(self.structure.ee_link)], computeForwardKinematics=1,
+            physicsClientId=self.sim_id,
+        )
+        lowest = min(st[4][2] for st in states[1:])
+        return np.array(states[-1][4]), lowest

@@ -1,0 +1,102 @@
+"""Every named robot, how a robot name resolves to a URDF, and the named robot splits.
+
+The splits live here, in one place, so every benchmark and evaluation uses the same sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pybullet_data
+
+from deepwe_rl.envs.robots.procedural import home_pose, parse_proc_name, proc_urdf_path, sample_arm
+
+
+@dataclass(frozen=True)
+class RobotSource:
+    """Where a robot's URDF comes from and the few facts the URDF itself does not say."""
+
+    name: str
+    urdf: Path
+    ee_link: str | None = None
+    home: tuple[float, ...] | None = None
+    gripper_open_at_upper: bool | None = None
+
+
+def _data(rel: str) -> Path:
+    return Path(pybullet_data.getDataPath()) / rel
+
+
+REAL_ARMS: dict[str, RobotSource] = {
+    "panda": RobotSource(
+        "panda",
+        _data("franka_panda/panda.urdf"),
+        ee_link="panda_grasptarget",
+        home=(0.0, 0.41, 0.0, -1.85, 0.0, 2.26, 0.79),
+        gripper_open_at_upper=True,
+    ),
+    "kuka_iiwa": RobotSource(
+        "kuka_iiwa",
+        _data("kuka_iiwa/model.urdf"),
+        home=(0.0, 0.5, 0.0, -1.4, 0.0, 1.0, 0.0),
+    ),
+    "xarm6": RobotSource(
+        "xarm6",
+        _data("xarm/xarm6_with_gripper.urdf"),
+        home=(0.0, 0.2, -1.2, 0.0, 1.0, 0.0),
+        gripper_open_at_upper=False,
+    ),
+}
+
+SPLITS: dict[str, tuple[str, ...]] = {
+    "train": (
+        "panda",
+        "kuka_iiwa",
+        *(f"proc:{n}:{s}" for n in (3, 5, 7) for s in range(4)),
+    ),
+    "interpolate": tuple(f"proc:{n}:{s}" for n in (3, 5, 7) for s in (100, 101)),
+    "extrapolate": ("proc:2:100", *(f"proc:{n}:{s}" for n in (4, 6) for s in (100, 101))),
+    "real-heldout": ("xarm6",),
+}
+"""Named robot sets. ``interpolate`` has the joint counts of ``train`` with new geometry,
+``extrapolate`` joint counts never seen in training, ``real-heldout`` a real arm kept out."""
+
+
+def catalog_names() -> list[str]:
+    """Every named robot: the real arms and every procedural arm used by a split."""
+    names = list(REAL_ARMS)
+    for members in SPLITS.values():
+        names += [m for m in members if m not in names]
+    return names
+
+
+def split(name: str) -> tuple[str, ...]:
+    """The robots of a named split, with a clear error for an unknown one."""
+    if name not in SPLITS:
+        raise ValueError(f"unknown split '{name}': choose one of {', '.join(SPLITS)}")
+    return SPLITS[name]
+
+
+def resolve_robot(name: str, ee_link: str | None = None) -> RobotSource:
+    """Turn a robot name (``panda``, ``proc:<joints>:<seed>``, ``urdf:<path>``) into a source."""
+    if name in REAL_ARMS:
+        source = REAL_ARMS[name]
+    elif name.startswith("proc:"):
+        arm = sample_arm(*parse_proc_name(name))
+        source = RobotSource(
+            name, proc_urdf_path(name), ee_link="ee", home=home_pose(arm), gripper_open_at_upper=True
+        )
+    elif name.startswith("urdf:"):
+        path = Path(name[len("urdf:") :]).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"URDF file not found: {path}")
+        source = RobotSource(name, path.resolve())
+    else:
+        known = ", ".join(REAL_ARMS)
+        raise ValueError(
+            f"unknown robot '{name}': use one of {known}, proc:<joints>:<seed> or urdf:<path>"
+        )
+    if ee_link is not None:
+        source = replace(source, ee_link=ee_link)
+    return source

@@ -1,0 +1,1 @@
+"""Manipulation tasks: reach, push, pick-and-place."""
