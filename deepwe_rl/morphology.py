@@ -126,6 +126,12 @@ def joint_state(
     mid = (upper + lower) / 2.0
     half = np.maximum((upper - lower) / 2.0, 1e-6)
     return np.stack(
-        [np.sin(q), np.cos(q), (q - mid) / half, qd / np.maximum(velocity_limit, 1e-6), last_command],
+        [
+            np.sin(q),
+            np.cos(q),
+            (q - mid) / half,
+            qd / np.maximum(velocity_limit, 1e-6),
+            last_command,
+        ],
         axis=-1,
     ).astype(np.float32)

@@ -4,9 +4,8 @@ Importing this package registers ``deepwe_rl/Reach-v0``, ``deepwe_rl/Push-v0`` a
 ``deepwe_rl/PickAndPlace-v0`` with Gymnasium.
 """
 
-from gymnasium.envs.registration import register, registry
-
 from deepwe_rl.envs.manipulation_env import ManipulationEnv
+from gymnasium.envs.registration import register, registry
 
 ENV_IDS = {
     "reach": "deepwe_rl/Reach-v0",

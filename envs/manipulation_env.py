@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-
 from deepwe_rl.envs.robots.arm import Arm
 from deepwe_rl.envs.robots.catalog import resolve_robot
 from deepwe_rl.envs.sim import BulletSim
@@ -15,6 +14,7 @@ from deepwe_rl.envs.tasks.base import Task
 from deepwe_rl.envs.tasks.pick_and_place import PickAndPlace
 from deepwe_rl.envs.tasks.push import Push
 from deepwe_rl.envs.tasks.reach import Reach
+
 from deepwe_rl.morphology import (
     DEPTH_SHAPE,
     JOINT_STATE_DIM,
@@ -31,7 +31,9 @@ REWARDS = ("sparse", "dense")
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not valid: choose one of {', '.join(map(repr, allowed))}")
+        raise ValueError(
+            f"{name}={value!r} is not valid: choose one of {', '.join(map(repr, allowed))}"
+        )
 
 
 class ManipulationEnv(gym.Env):
@@ -41,7 +43,7 @@ class ManipulationEnv(gym.Env):
     Episodes terminate on success (as panda-gym v3); ``gym.make`` adds the 50-step time limit.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 25}
 
     def __init__(
         self,
@@ -77,7 +79,6 @@ class ManipulationEnv(gym.Env):
         except Exception:
             self.sim.close()
             raise
-        self.sim.save()
         self.robot = robot
         self.spec_morphology = self.arm.spec
         self.observation_space = observation_space(max_joints, camera)
@@ -87,8 +88,11 @@ class ManipulationEnv(gym.Env):
         self._desc, self._mask = self.arm.spec.padded_descriptors(max_joints)
         self._streams = np.zeros(len(STREAMS), dtype=np.float32)
         for stream, real in (
-            ("ee", True), ("gripper", self.arm.has_gripper), ("object", self.task.has_object),
-            ("goal", True), ("depth", camera),
+            ("ee", True),
+            ("gripper", self.arm.has_gripper),
+            ("object", self.task.has_object),
+            ("goal", True),
+            ("depth", camera),
         ):
             self._streams[STREAM_INDEX[stream]] = float(real)
         self._joint_state = np.zeros((max_joints, JOINT_STATE_DIM), dtype=np.float32)
@@ -101,7 +105,6 @@ class ManipulationEnv(gym.Env):
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         self.task.sample(self.np_random)
-        self.sim.restore()
         self.arm.set_joints(self.arm.home)
         self.arm.last_command[:] = 0.0
         self.task.place()
@@ -170,6 +173,8 @@ class ManipulationEnv(gym.Env):
             "desired_goal": self.task.goal.astype(np.float32),
         }
         if self.camera:
-            depth = self.sim.render_depth(DEPTH_SHAPE[2], DEPTH_SHAPE[1], np.array([0.3, 0.0, 0.1]), 1.2)
+            depth = self.sim.render_depth(
+                DEPTH_SHAPE[2], DEPTH_SHAPE[1], np.array([0.3, 0.0, 0.1]), 1.2
+            )
             obs["depth"] = depth[None].astype(np.float32)
         return obs

@@ -18,13 +18,10 @@ class BulletSim:
         self._connected = True
         self.timestep = timestep
         self.substeps = substeps
-        # One stepSimulation call runs all substeps inside Bullet: the same physics as calling it
-        # `substeps` times at `timestep`, without a Python round trip per substep.
-        p.setPhysicsEngineParameter(
-            fixedTimeStep=timestep * substeps, numSubSteps=substeps, physicsClientId=self.id
-        )
+        # Substeps are separate stepSimulation calls: Bullet's internal numSubSteps is measurably
+        # different physics for position-controlled joints (benchmarks/env_throughput.py).
+        p.setTimeStep(timestep, physicsClientId=self.id)
         p.setGravity(0.0, 0.0, -9.81, physicsClientId=self.id)
-        self._state: int | None = None
 
     @property
     def dt(self) -> float:
@@ -32,22 +29,19 @@ class BulletSim:
         return self.timestep * self.substeps
 
     def step(self) -> None:
-        p.stepSimulation(physicsClientId=self.id)
+        for _ in range(self.substeps):
+            p.stepSimulation(physicsClientId=self.id)
 
-    def save(self) -> None:
-        """Remember the current world state (positions, velocities, contacts) for ``restore``."""
-        self._state = p.saveState(physicsClientId=self.id)
-
-    def restore(self) -> None:
-        if self._state is None:
-            raise RuntimeError("BulletSim.restore called before save")
-        p.restoreState(stateId=self._state, physicsClientId=self.id)
+    def remove(self, body: int) -> None:
+        p.removeBody(body, physicsClientId=self.id)
 
     def add_plane(self) -> int:
         """A static ground plane at z = 0: the table top every robot stands on."""
         shape = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=self.id)
         visual = p.createVisualShape(
-            p.GEOM_BOX, halfExtents=[1.0, 1.0, 0.001], rgbaColor=[0.85, 0.85, 0.8, 1.0],
+            p.GEOM_BOX,
+            halfExtents=[1.0, 1.0, 0.001],
+            rgbaColor=[0.85, 0.85, 0.8, 1.0],
             physicsClientId=self.id,
         )
         return p.createMultiBody(0.0, shape, visual, [0.0, 0.0, 0.0], physicsClientId=self.id)
@@ -60,7 +54,9 @@ class BulletSim:
         visual = p.createVisualShape(
             p.GEOM_BOX, halfExtents=[half_size] * 3, rgbaColor=list(rgba), physicsClientId=self.id
         )
-        body = p.createMultiBody(mass, shape, visual, [0.0, 0.0, half_size], physicsClientId=self.id)
+        body = p.createMultiBody(
+            mass, shape, visual, [0.0, 0.0, half_size], physicsClientId=self.id
+        )
         p.changeDynamics(body, -1, lateralFriction=1.0, physicsClientId=self.id)
         return body
 
@@ -89,19 +85,31 @@ class BulletSim:
 
     def _camera(self, width: int, height: int, target: np.ndarray, distance: float):
         view = p.computeViewMatrixFromYawPitchRoll(
-            cameraTargetPosition=target.tolist(), distance=distance, yaw=45.0, pitch=-30.0,
-            roll=0.0, upAxisIndex=2, physicsClientId=self.id,
+            cameraTargetPosition=target.tolist(),
+            distance=distance,
+            yaw=45.0,
+            pitch=-30.0,
+            roll=0.0,
+            upAxisIndex=2,
+            physicsClientId=self.id,
         )
         proj = p.computeProjectionMatrixFOV(
             fov=60.0, aspect=width / height, nearVal=0.05, farVal=3.0, physicsClientId=self.id
         )
         return p.getCameraImage(
-            width, height, viewMatrix=view, projectionMatrix=proj,
-            renderer=p.ER_TINY_RENDERER, physicsClientId=self.id,
+            width,
+            height,
+            viewMatrix=view,
+            projectionMatrix=proj,
+            renderer=p.ER_TINY_RENDERER,
+            physicsClientId=self.id,
         )
 
     def render_rgb(
-        self, width: int = 480, height: int = 480, target: np.ndarray | None = None,
+        self,
+        width: int = 480,
+        height: int = 480,
+        target: np.ndarray | None = None,
         distance: float = 1.6,
     ) -> np.ndarray:
         """An RGB image (height, width, 3) uint8 from the software renderer, headless."""
@@ -109,7 +117,9 @@ class BulletSim:
         _, _, rgba, _, _ = self._camera(width, height, target, distance)
         return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3].copy()
 
-    def render_depth(self, width: int, height: int, target: np.ndarray, distance: float) -> np.ndarray:
+    def render_depth(
+        self, width: int, height: int, target: np.ndarray, distance: float
+    ) -> np.ndarray:
         """A depth image (height, width) in [0, 1]: metres from the camera over the far plane."""
         near, far = 0.05, 3.0
         _, _, _, zbuf, _ = self._camera(width, height, target, distance)

@@ -17,8 +17,12 @@ from deepwe_rl.morphology import (
     action_dim,
 )
 
+BOUND = 100.0
+"""Bound of the unbounded-in-principle entries (velocities, positions): far beyond any real
+value, finite so space checkers and normalisers have a range."""
 
-def _box(shape: tuple[int, ...], low: float = -np.inf, high: float = np.inf) -> spaces.Box:
+
+def _box(shape: tuple[int, ...], low: float = -BOUND, high: float = BOUND) -> spaces.Box:
     return spaces.Box(low, high, shape, dtype=np.float32)
 
 

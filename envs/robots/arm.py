@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pybullet as p
-
 from deepwe_rl.envs.robots.catalog import RobotSource
 from deepwe_rl.envs.robots.structure import load_structure
+
 from deepwe_rl.morphology import (
     EE_DIM,
     GRIPPER_DIM,
@@ -46,11 +46,12 @@ class Arm:
         self._g_ids = s.gripper_joints.tolist()
         self._g_forces = s.gripper_effort.tolist()
         self._g_span = s.gripper_upper - s.gripper_lower
-        self._ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
+        self.ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
         home = source.home if source.home is not None else np.zeros(self.num_joints)
         if len(home) != self.num_joints:
             raise ValueError(
-                f"robot '{source.name}': home pose has {len(home)} values for {self.num_joints} joints"
+                f"robot '{source.name}': home pose has {len(home)} values "
+                f"for {self.num_joints} joints"
             )
         self.home = np.clip(np.asarray(home, dtype=np.float64), s.lower, s.upper)
         self.spec = self._measure_morphology()
@@ -69,7 +70,9 @@ class Arm:
         origins, axes = [], []
         for j in s.arm_joints:
             axis = p.getJointInfo(self.body, int(j), physicsClientId=self.sim_id)[13]
-            state = p.getLinkState(self.body, int(j), computeForwardKinematics=1, physicsClientId=self.sim_id)
+            state = p.getLinkState(
+                self.body, int(j), computeForwardKinematics=1, physicsClientId=self.sim_id
+            )
             rot = np.array(p.getMatrixFromQuaternion(state[5])).reshape(3, 3)
             origins.append(np.array(state[4]))
             axes.append(rot @ np.array(axis))
@@ -95,7 +98,9 @@ class Arm:
         """World position and orientation of a link's URDF frame (the base frame for -1)."""
         if link < 0:
             return p.getBasePositionAndOrientation(self.body, physicsClientId=self.sim_id)
-        state = p.getLinkState(self.body, link, computeForwardKinematics=1, physicsClientId=self.sim_id)
+        state = p.getLinkState(
+            self.body, link, computeForwardKinematics=1, physicsClientId=self.sim_id
+        )
         return state[4], state[5]
 
     def set_joints(self, q: np.ndarray, gripper_open: float = 1.0) -> None:
@@ -122,8 +127,11 @@ class Arm:
             self.gripper[0] = frac.mean() if sign > 0 else 1.0 - frac.mean()
             self.gripper[1] = sign * (gqd / np.maximum(self._g_span, 1e-9)).mean()
         link = p.getLinkState(
-            self.body, int(self.structure.ee_link), computeLinkVelocity=1,
-            computeForwardKinematics=1, physicsClientId=self.sim_id,
+            self.body,
+            int(self.structure.ee_link),
+            computeLinkVelocity=1,
+            computeForwardKinematics=1,
+            physicsClientId=self.sim_id,
         )
         self.ee[0:3] = link[4]
         self.ee[3:7] = link[5]
@@ -142,13 +150,20 @@ class Arm:
 
     def _command(self, arm_targets: np.ndarray, gripper_targets: np.ndarray) -> None:
         p.setJointMotorControlArray(
-            self.body, self._arm_ids, p.POSITION_CONTROL, targetPositions=arm_targets.tolist(),
-            forces=self._forces, physicsClientId=self.sim_id,
+            self.body,
+            self._arm_ids,
+            p.POSITION_CONTROL,
+            targetPositions=arm_targets.tolist(),
+            forces=self._forces,
+            physicsClientId=self.sim_id,
         )
         if self.has_gripper:
             p.setJointMotorControlArray(
-                self.body, self._g_ids, p.POSITION_CONTROL,
-                targetPositions=gripper_targets.tolist(), forces=self._g_forces,
+                self.body,
+                self._g_ids,
+                p.POSITION_CONTROL,
+                targetPositions=gripper_targets.tolist(),
+                forces=self._g_forces,
                 physicsClientId=self.sim_id,
             )
 
@@ -169,10 +184,13 @@ class Arm:
         target = self.ee[0:3] + EE_STEP * cartesian
         target[2] = max(target[2], 0.0)
         solution = p.calculateInverseKinematics(
-            self.body, int(s.ee_link), target.tolist(), maxNumIterations=20,
+            self.body,
+            int(s.ee_link),
+            target.tolist(),
+            maxNumIterations=20,
             physicsClientId=self.sim_id,
         )
-        q = np.clip(np.asarray(solution)[self._ik_index], s.lower, s.upper)
+        q = np.clip(np.asarray(solution)[self.ik_index], s.lower, s.upper)
         self.last_command[:] = np.clip((q - self.q) / JOINT_STEP, -1.0, 1.0)
         self._command(q, self._gripper_command(gripper_action))
 
@@ -184,12 +202,14 @@ class Arm:
     def forward_kinematics(self, q: np.ndarray) -> tuple[np.ndarray, float]:
         """End-effector position and the lowest link-frame height at ``q``.
 
-        Moves the joints: the caller restores the world afterwards.
+        Moves the joints: the caller puts the arm back afterwards.
         """
         for j, qj in zip(self._arm_ids, q, strict=True):
             p.resetJointState(self.body, j, float(qj), 0.0, physicsClientId=self.sim_id)
         states = p.getLinkStates(
-            self.body, self._arm_ids + [int(self.structure.ee_link)], computeForwardKinematics=1,
+            self.body,
+            [*self._arm_ids, int(self.structure.ee_link)],
+            computeForwardKinematics=1,
             physicsClientId=self.sim_id,
         )
         lowest = min(st[4][2] for st in states[1:])

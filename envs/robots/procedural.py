@@ -157,7 +157,9 @@ def arm_urdf(arm: ProcArm) -> str:
     parent, z = "base", _BASE_HEIGHT
     for i, j in enumerate(arm.joints):
         link = f"link{i + 1}"
-        out.append(_cylinder_link(link, j.length, _LINK_RADIUS, j.mass, "blue" if i % 2 else "orange"))
+        out.append(
+            _cylinder_link(link, j.length, _LINK_RADIUS, j.mass, "blue" if i % 2 else "orange")
+        )
         out.append(
             f'  <joint name="joint{i + 1}" type="revolute">\n'
             f'    <parent link="{parent}"/><child link="{link}"/>\n'

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pybullet as p
-
 from deepwe_rl.envs.robots.catalog import RobotSource
 
 _MOVABLE = (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)
@@ -46,28 +45,39 @@ class ArmStructure:
     """Every non-fixed joint, in the order PyBullet's IK returns positions for them."""
 
 
-def _check_xml(source: RobotSource) -> None:
+def _continuous_joints(source: RobotSource) -> set[str]:
+    """Names of the URDF's continuous joints; also rejects files that are not URDF XML."""
     try:
         root = ET.parse(source.urdf).getroot()
     except ET.ParseError as err:
         raise RobotLoadError(f"malformed URDF {source.urdf}: {err}") from None
     if root.tag != "robot":
-        raise RobotLoadError(f"malformed URDF {source.urdf}: root element is <{root.tag}>, not <robot>")
+        raise RobotLoadError(
+            f"malformed URDF {source.urdf}: root element is <{root.tag}>, not <robot>"
+        )
+    return {j.get("name", "") for j in root.iter("joint") if j.get("type") == "continuous"}
 
 
 def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
     """Load the robot with a fixed base at the origin and analyse its joint tree."""
-    _check_xml(source)
+    continuous = _continuous_joints(source)
     try:
         body = p.loadURDF(
-            str(source.urdf), [0.0, 0.0, 0.0], useFixedBase=True, physicsClientId=sim_id,
+            str(source.urdf),
+            [0.0, 0.0, 0.0],
+            useFixedBase=True,
+            flags=p.URDF_USE_INERTIA_FROM_FILE if source.inertia_from_file else 0,
+            physicsClientId=sim_id,
         )
     except p.error:
         raise RobotLoadError(
             f"PyBullet could not load URDF {source.urdf} (check its meshes and links)"
         ) from None
 
-    infos = [p.getJointInfo(body, j, physicsClientId=sim_id) for j in range(p.getNumJoints(body, physicsClientId=sim_id))]
+    infos = [
+        p.getJointInfo(body, j, physicsClientId=sim_id)
+        for j in range(p.getNumJoints(body, physicsClientId=sim_id))
+    ]
     children: dict[int, list[int]] = {}
     for j, info in enumerate(infos):
         children.setdefault(info[16], []).append(j)
@@ -110,7 +120,7 @@ def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
         ee = branch if branch is not None and branch >= 0 else link
 
     lower, upper = (np.array([infos[j][k] for j in arm], dtype=np.float64) for k in (8, 9))
-    unlimited = upper <= lower  # continuous joints: PyBullet reports lower=0, upper=-1
+    unlimited = (upper <= lower) | np.array([infos[j][1].decode() in continuous for j in arm])
     lower[unlimited], upper[unlimited] = -np.pi, np.pi
     velocity = np.array([infos[j][11] or _DEFAULT_VELOCITY for j in arm], dtype=np.float64)
     effort = np.array([infos[j][10] or _DEFAULT_EFFORT for j in arm], dtype=np.float64)

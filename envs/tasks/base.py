@@ -6,15 +6,15 @@ import zlib
 from typing import Any
 
 import numpy as np
-
 from deepwe_rl.envs.robots.arm import Arm
 from deepwe_rl.envs.sim import BulletSim
+
 from deepwe_rl.morphology import OBJECT_DIM
 
 MIN_RADIUS = 0.15
 """Goals and objects stay this far (metres) from the base axis, off the robot's own base."""
 
-TABLE_BAND = (0.01, 0.07)
+TABLE_BAND = (0.01, 0.045)
 """End-effector heights (metres) at which an arm can touch an object lying on the table."""
 
 
@@ -22,7 +22,7 @@ class Workspace:
     """End-effector positions the arm reaches without putting a link through the table,
     drawn once by forward kinematics of random joint configurations."""
 
-    def __init__(self, arm: Arm, samples: int = 1500) -> None:
+    def __init__(self, arm: Arm, samples: int = 4000) -> None:
         rng = np.random.default_rng(zlib.crc32(arm.source.name.encode()))
         points = []
         for _ in range(samples):
@@ -41,7 +41,7 @@ class Task:
     """A goal-conditioned manipulation task on one arm.
 
     ``sample`` draws the episode's goal (and object start) and may move the arm to do so;
-    ``place`` puts the object and goal marker into the freshly restored world.
+    ``place`` then puts the object and goal marker into the world.
     """
 
     name = "task"
@@ -91,13 +91,16 @@ class ObjectTask(Task):
         super().__init__(sim, arm, reward, distance_threshold)
         self.workspace = Workspace(arm)
         self.table = self.workspace.band(*TABLE_BAND)
-        if len(self.table) < 10:
+        if len(self.table) < 5:
             raise ValueError(
                 f"robot '{arm.source.name}' cannot reach the table top, so it cannot do {self.name}"
             )
-        self.object = sim.add_box(self.half_size, 1.0, (0.9, 0.2, 0.2, 1.0))
+        self.object = self._add_object()
         self.object_start = np.zeros(3)
         self._state = np.zeros(OBJECT_DIM)
+
+    def _add_object(self) -> int:
+        return self.sim.add_box(self.half_size, 1.0, (0.9, 0.2, 0.2, 1.0))
 
     def _on_table(self, rng: np.random.Generator) -> np.ndarray:
         point = self.table[rng.integers(len(self.table))].copy()
@@ -114,6 +117,10 @@ class ObjectTask(Task):
 
     def place(self) -> None:
         super().place()
+        # A fresh body: Bullet keeps contact caches of a teleported one, and those make the
+        # next steps depend on the previous episode.
+        self.sim.remove(self.object)
+        self.object = self._add_object()
         self.sim.set_pose(self.object, self.object_start)
 
     def achieved_goal(self) -> np.ndarray:

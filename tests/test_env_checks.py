@@ -1,0 +1,69 @@
+"""Gymnasium's and SB3's env checkers, and goal reachability, for every valid combination."""
+
+from __future__ import annotations
+
+import warnings
+
+import deepwe_rl.envs  # noqa: F401
+import gymnasium as gym
+import numpy as np
+import pytest
+from deepwe_rl.envs.robots.catalog import catalog_names, resolve_robot
+from deepwe_rl.envs.robots.structure import load_structure
+from deepwe_rl.envs.sim import BulletSim
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from tests.helpers import ik_reaches
+
+ROBOTS = catalog_names()
+
+
+def _has_gripper(robot: str) -> bool:
+    sim = BulletSim()
+    try:
+        return len(load_structure(sim.id, resolve_robot(robot)).gripper_joints) > 0
+    finally:
+        sim.close()
+
+
+GRIPPED = [r for r in ROBOTS if _has_gripper(r)]
+COMBOS = [
+    (task, robot, control)
+    for task, robots in (("Reach", ROBOTS), ("Push", ROBOTS), ("PickAndPlace", GRIPPED))
+    for robot in robots
+    for control in ("joints", "ee")
+]
+
+
+@pytest.mark.parametrize(("task", "robot", "control"), COMBOS)
+def test_env_checkers_pass(task: str, robot: str, control: str) -> None:
+    env = gym.make(f"deepwe_rl/{task}-v0", robot=robot, control=control)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category=UserWarning)
+        # SB3 advises a custom policy for (joints, features) observations: DeepWe is one.
+        warnings.filterwarnings("ignore", message=".*unconventional shape")
+        gym_check_env(env.unwrapped, skip_render_check=True)
+        sb3_check_env(env.unwrapped, warn=True)
+    env.close()
+
+
+@pytest.mark.parametrize("robot", ROBOTS)
+def test_reach_goals_are_reachable(robot: str) -> None:
+    env = gym.make("deepwe_rl/Reach-v0", robot=robot).unwrapped
+    for seed in range(4):
+        obs, _ = env.reset(seed=seed)
+        goal = obs["desired_goal"].astype(np.float64)
+        assert ik_reaches(env, goal, env.task.distance_threshold), f"goal {goal} out of reach"
+    env.close()
+
+
+@pytest.mark.parametrize("robot", ROBOTS)
+def test_push_object_and_goal_within_reach(robot: str) -> None:
+    env = gym.make("deepwe_rl/Push-v0", robot=robot).unwrapped
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        for point in (obs["object"][:3], obs["desired_goal"]):
+            # The end effector must get to the cube's height at that spot to push it.
+            assert ik_reaches(env, point.astype(np.float64), 0.03), f"{point} out of reach"
+    env.close()

@@ -1,0 +1,97 @@
+"""Robots: procedural generation, user URDFs, structure detection, catalog and splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import deepwe_rl.envs  # noqa: F401
+import gymnasium as gym
+import numpy as np
+import pytest
+from deepwe_rl.envs.robots.catalog import REAL_ARMS, SPLITS, catalog_names, split
+from deepwe_rl.envs.robots.procedural import proc_urdf_path
+
+
+def test_procedural_same_name_same_file(tmp_path: Path) -> None:
+    a = proc_urdf_path("proc:5:42", tmp_path / "a").read_bytes()
+    b = proc_urdf_path("proc:5:42", tmp_path / "b").read_bytes()
+    c = proc_urdf_path("proc:5:43", tmp_path / "c").read_bytes()
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("joints", range(2, 8))
+def test_procedural_joint_counts(joints: int) -> None:
+    env = gym.make("deepwe_rl/Reach-v0", robot=f"proc:{joints}:7")
+    obs, _ = env.reset(seed=0)
+    assert env.unwrapped.arm.num_joints == joints
+    assert obs["joint_mask"].sum() == joints
+    env.close()
+
+
+def test_procedural_arms_differ_in_geometry() -> None:
+    descs = [
+        gym.make("deepwe_rl/Reach-v0", robot=f"proc:4:{s}").reset(seed=0)[0]["joint_desc"]
+        for s in range(3)
+    ]
+    assert not np.allclose(descs[0], descs[1]) and not np.allclose(descs[1], descs[2])
+
+
+def test_real_arms_structure() -> None:
+    expected = {"panda": (7, True), "kuka_iiwa": (7, False), "xarm6": (6, True)}
+    for name, (joints, gripper) in expected.items():
+        arm = gym.make("deepwe_rl/Reach-v0", robot=name).unwrapped.arm
+        assert (arm.num_joints, arm.has_gripper) == (joints, gripper), name
+
+
+def test_user_urdf_with_continuous_joint(tmp_path: Path) -> None:
+    """A user's arm: a continuous joint gets +-pi limits, the fixed joint is skipped, and the
+    end effector defaults to the last link of the movable chain."""
+    link = (
+        "<link name='{n}'><inertial><mass value='0.5'/><inertia ixx='0.01' iyy='0.01' izz='0.01' "
+        "ixy='0' ixz='0' iyz='0'/></inertial><collision><origin xyz='0 0 0.1'/><geometry>"
+        "<cylinder radius='0.02' length='0.2'/></geometry></collision></link>"
+    )
+    joint = (
+        "<joint name='{n}' type='{t}'><parent link='{p}'/><child link='{c}'/>"
+        "<origin xyz='0 0 {z}'/><axis xyz='{a}'/>"
+        "<limit lower='-1.5' upper='1.5' effort='30' velocity='2'/></joint>"
+    )
+    urdf = "<robot name='user'>" + "".join(link.format(n=n) for n in "abcde")
+    urdf += joint.format(n="j1", t="continuous", p="a", c="b", z=0.05, a="0 0 1")
+    urdf += joint.format(n="fix", t="fixed", p="b", c="c", z=0.2, a="0 0 1")
+    urdf += joint.format(n="j2", t="revolute", p="c", c="d", z=0.0, a="0 1 0")
+    urdf += joint.format(n="j3", t="revolute", p="d", c="e", z=0.2, a="0 1 0") + "</robot>"
+    path = tmp_path / "user_arm.urdf"
+    path.write_text(urdf)
+    env = gym.make("deepwe_rl/Reach-v0", robot=f"urdf:{path}")
+    obs, _ = env.reset(seed=0)
+    arm = env.unwrapped.arm
+    assert arm.structure.joint_names == ("j1", "j2", "j3")
+    assert arm.structure.lower[0] == pytest.approx(-np.pi) and arm.structure.upper[
+        0
+    ] == pytest.approx(np.pi)
+    assert arm.structure.ee_link == 3  # link 'e', child of j3
+    assert obs["joint_mask"].sum() == 3
+    env.step(env.action_space.sample())
+
+
+def test_catalog_and_splits() -> None:
+    names = catalog_names()
+    assert set(REAL_ARMS) <= set(names)
+    train_counts = {
+        gym.make("deepwe_rl/Reach-v0", robot=r).unwrapped.arm.num_joints for r in split("train")
+    }
+    interp = {
+        gym.make("deepwe_rl/Reach-v0", robot=r).unwrapped.arm.num_joints
+        for r in split("interpolate")
+    }
+    extrap = {
+        gym.make("deepwe_rl/Reach-v0", robot=r).unwrapped.arm.num_joints
+        for r in split("extrapolate")
+    }
+    assert interp <= train_counts
+    assert not extrap & train_counts
+    assert not set(split("train")) & set(split("real-heldout"))
+    assert set(SPLITS["real-heldout"]) <= set(REAL_ARMS)
+    with pytest.raises(ValueError, match="unknown split 'nope'"):
+        split("nope")
