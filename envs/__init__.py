@@ -4,8 +4,30 @@ Importing this package registers ``deepwe_rl/Reach-v0``, ``deepwe_rl/Push-v0`` a
 ``deepwe_rl/PickAndPlace-v0`` with Gymnasium.
 """
 
-from deepwe_rl.envs.manipulation_env import ManipulationEnv
-from gymnasium.envs.registration import register, registry
+import os
+import sys
+
+
+def _import_pybullet_quietly() -> None:
+    """Import pybullet with the C-level stderr silenced: it prints its build time otherwise."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import pybullet  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_pybullet_quietly()
+
+# isort: off
+from gymnasium.envs.registration import register, registry  # noqa: E402
+
+from deepwe_rl.envs.manipulation_env import ManipulationEnv  # noqa: E402
+# isort: on
 
 ENV_IDS = {
     "reach": "deepwe_rl/Reach-v0",

@@ -1,0 +1,33 @@
+"""Stopping a run cleanly: Ctrl-C and SIGTERM both end training through KeyboardInterrupt,
+after which the backend saves a checkpoint and raises TrainingInterrupted."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on request; a checkpoint at ``step`` was saved to ``checkpoint``."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted at step {step}; checkpoint saved to {checkpoint}")
+        self.step = step
+        self.checkpoint = checkpoint
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt like Ctrl-C does."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

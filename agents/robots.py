@@ -1,0 +1,32 @@
+"""Robot lists in configs: names or a split, checked before any run directory exists."""
+
+from __future__ import annotations
+
+from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot
+
+from deepwe_rl.config import ConfigError
+
+
+def resolve_robots(robots: list[str] | str, key: str = "env.robots") -> list[str]:
+    """Expand a split name to its robots and check every robot name resolves.
+
+    Raises ConfigError naming ``key`` for an empty list, an unknown split or robot, or a
+    missing URDF file.
+    """
+    if isinstance(robots, str):
+        if robots in SPLITS:
+            names = list(SPLITS[robots])
+        elif ":" in robots or robots.isidentifier():
+            names = [robots]
+        else:
+            raise ConfigError(f"config error: {key}: unknown split '{robots}'")
+    else:
+        names = list(robots)
+    if not names:
+        raise ConfigError(f"config error: {key}: the robot list is empty")
+    for name in names:
+        try:
+            resolve_robot(name)
+        except (ValueError, FileNotFoundError) as err:
+            raise ConfigError(f"config error: {key}: {err}") from None
+    return names

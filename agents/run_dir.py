@@ -1,0 +1,113 @@
+"""The run directory: ``runs/<name>-<time>/`` with its config, TensorBoard logs, checkpoints,
+final model and evaluations, and the atomic writes that keep it loadable at every moment."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepwe_rl.config import ConfigError, RunConfig, dump_config, load_config
+
+CONFIG = "config.yaml"
+_CHECKPOINT = re.compile(r"^step_(\d+)(\.zip)?$")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths of one run."""
+
+    path: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def tb(self) -> Path:
+        return self.path / "tb"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def eval(self) -> Path:
+        return self.path / "eval"
+
+    def config(self) -> RunConfig:
+        return load_config(self.config_path)
+
+    def checkpoint_path(self, step: int, suffix: str = "") -> Path:
+        return self.checkpoints / f"step_{step:09d}{suffix}"
+
+    def latest_checkpoint(self) -> tuple[int, Path] | None:
+        """The newest complete checkpoint (file or folder), by step count."""
+        found = []
+        for entry in self.checkpoints.glob("step_*") if self.checkpoints.is_dir() else ():
+            match = _CHECKPOINT.match(entry.name)
+            if match:
+                found.append((int(match.group(1)), entry))
+        return max(found) if found else None
+
+    def prune_checkpoints(self, keep: int) -> None:
+        entries = sorted(
+            (int(m.group(1)), e)
+            for e in self.checkpoints.glob("step_*")
+            if (m := _CHECKPOINT.match(e.name))
+        )
+        for _, entry in entries[:-keep]:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def create_run_dir(cfg: RunConfig) -> RunDir:
+    """Make ``<runs_dir>/<name>-<time>/`` holding the resolved config; a name clash gets a
+    numeric suffix. Everything is written into a hidden temporary folder first, then renamed."""
+    root = Path(cfg.runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.name}-", dir=root))
+    (tmp / CONFIG).write_text(dump_config(cfg))
+    for sub in ("tb", "checkpoints", "eval"):
+        (tmp / sub).mkdir()
+    for attempt in range(1000):
+        target = root / (f"{cfg.name}-{stamp}" + (f"-{attempt}" if attempt else ""))
+        try:
+            tmp.rename(target)  # fails if target exists (non-empty), so no run is overwritten
+        except OSError:
+            continue
+        return RunDir(target)
+    raise RuntimeError(f"could not create a run directory under {root}")
+
+
+def open_run_dir(path: Path | str) -> RunDir:
+    """An existing run, with a clear error when the folder is not one."""
+    run = RunDir(Path(path))
+    if not run.path.is_dir():
+        raise ConfigError(f"run directory not found: {run.path}")
+    if not run.config_path.is_file():
+        raise ConfigError(f"not a run directory (no {CONFIG}): {run.path}")
+    return run
+
+
+def atomic_save(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write through ``write(tmp_path)`` next to ``target``, then rename over it, so a crash
+    never leaves a partial file (or folder) under the final name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    write(tmp)
+    if target.is_dir():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, target)
+    return target

@@ -1,0 +1,122 @@
+"""SB3 callbacks for a deepwe-rl run: per-robot episode stats, periodic evaluation, atomic
+checkpoints and the hyperparameters, all logged under the shared tag names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
+from deepwe_rl.agents.metrics import Episode, EpisodeWindow, scalars
+from deepwe_rl.agents.run_dir import RunDir, atomic_save
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HParam
+
+_NOT_TO_TEXT = ("stdout", "log", "json", "csv")
+
+
+def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int) -> str:
+    """Save the model atomically as ``checkpoints/step_<n>.zip`` and prune old ones."""
+
+    def write(tmp: Any) -> None:
+        with open(tmp, "wb") as f:
+            model.save(f)
+
+    path = atomic_save(run.checkpoint_path(model.num_timesteps, ".zip"), write)
+    run.prune_checkpoints(keep)
+    return str(path)
+
+
+class _Every(BaseCallback):
+    """Calls ``fire`` each time the env-step count passes a multiple of ``freq``."""
+
+    def __init__(self, freq: int) -> None:
+        super().__init__()
+        self.freq = freq
+        self._next = 0
+
+    def _init_callback(self) -> None:
+        self._next = (self.num_timesteps // self.freq + 1) * self.freq if self.freq else 0
+
+    def _on_step(self) -> bool:
+        if self.freq and self.num_timesteps >= self._next:
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+            self.fire()
+        return True
+
+    def fire(self) -> None:
+        raise NotImplementedError
+
+
+class RobotEpisodes(BaseCallback):
+    """Collects finished training episodes per robot and records ``rollout/...`` scalars."""
+
+    def __init__(self, window: int = 100) -> None:
+        super().__init__()
+        self.window = EpisodeWindow(window)
+
+    def _on_step(self) -> bool:
+        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+            if done and "episode" in info:
+                self.window.add(
+                    Episode(
+                        info["robot"],
+                        bool(info.get("is_success", False)),
+                        float(info["episode"]["r"]),
+                        int(info["episode"]["l"]),
+                    )
+                )
+        return True
+
+    def _on_rollout_end(self) -> None:
+        for tag, value in scalars("rollout", self.window.episodes()).items():
+            self.logger.record(tag, value)
+
+
+class PeriodicEval(_Every):
+    """Deterministic episodes on every eval robot each ``freq`` env steps: ``eval/...`` scalars
+    and ``eval/eval_<step>.json`` in the run."""
+
+    def __init__(self, evaluator: Evaluator, episodes: int, run: RunDir, freq: int) -> None:
+        super().__init__(freq)
+        self.evaluator = evaluator
+        self.episodes = episodes
+        self.run = run
+
+    def fire(self) -> None:
+        episodes = self.evaluator.run(
+            lambda obs: self.model.predict(obs, deterministic=True)[0], self.episodes
+        )
+        for tag, value in scalars("eval", episodes).items():
+            self.logger.record(tag, value)
+        write_eval_json(
+            self.run.eval / f"eval_{self.num_timesteps:09d}.json", episodes, self.num_timesteps
+        )
+        self.logger.dump(self.num_timesteps)
+
+
+class PeriodicCheckpoint(_Every):
+    """An atomic checkpoint each ``freq`` env steps, keeping the newest ``keep``."""
+
+    def __init__(self, run: RunDir, freq: int, keep: int) -> None:
+        super().__init__(freq)
+        self.run = run
+        self.keep = keep
+
+    def fire(self) -> None:
+        save_checkpoint(self.model, self.run, self.keep)
+
+
+class HParams(BaseCallback):
+    """Writes the run's hyperparameters once, for TensorBoard's HPARAMS tab."""
+
+    def __init__(self, hparams: dict[str, Any]) -> None:
+        super().__init__()
+        self.hparams = hparams
+
+    def _on_training_start(self) -> None:
+        metrics = {"rollout/success_rate": 0.0, "eval/success_rate": 0.0}
+        self.logger.record("hparams", HParam(self.hparams, metrics), exclude=_NOT_TO_TEXT)
+
+    def _on_step(self) -> bool:
+        return True

@@ -1,0 +1,183 @@
+"""SB3 policies built on deepwe_rl.nn, for PPO and SAC, with any network kind.
+
+Saved models are plain SB3 zips: ``PPO.load`` / ``SAC.load`` reopen them in a fresh process as
+long as deepwe_rl is importable, because the zip names these classes and the network config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGaussian
+from gymnasium import spaces
+from stable_baselines3.common.policies import BaseModel, BasePolicy
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.sac.policies import SACPolicy
+from torch import Tensor, nn
+
+from deepwe_rl.nn import NetworkConfig, build_actor, build_actor_critic, build_q_critic
+
+
+def _max_joints(observation_space: spaces.Space) -> int:
+    if (
+        not isinstance(observation_space, spaces.Dict)
+        or "joint_mask" not in observation_space.spaces
+    ):
+        raise ValueError("DeepWe policies need the deepwe_rl observation contract (a Dict space)")
+    return int(observation_space["joint_mask"].shape[0])
+
+
+class DeepWePPOPolicy(BasePolicy):
+    """PPO's actor-critic with a masked Gaussian over action slots."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        network: dict[str, Any] | None = None,
+        share_encoder: bool = False,
+        use_sde: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if use_sde:
+            raise ValueError("DeepWe policies do not support gSDE")
+        super().__init__(
+            observation_space,
+            action_space,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+        self.network = dict(network or {})
+        self.share_encoder = share_encoder
+        self.net = build_actor_critic(
+            NetworkConfig(**self.network), _max_joints(observation_space), share_encoder
+        )
+        self.optimizer = self.optimizer_class(
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(network=self.network, share_encoder=self.share_encoder)
+        return data
+
+    def _distribution_and_value(self, obs: PyTorchObs) -> tuple[MaskedGaussian, Tensor]:
+        out = self.net(obs)
+        return MaskedGaussian(out.mean, out.log_std, out.mask), out.value
+
+    def forward(
+        self, obs: PyTorchObs, deterministic: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        dist, value = self._distribution_and_value(obs)
+        actions = dist.mode() if deterministic else dist.sample()
+        return actions, value.unsqueeze(-1), dist.log_prob(actions)
+
+    def evaluate_actions(self, obs: PyTorchObs, actions: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        dist, value = self._distribution_and_value(obs)
+        return value.unsqueeze(-1), dist.log_prob(actions), dist.entropy()
+
+    def predict_values(self, obs: PyTorchObs) -> Tensor:
+        return self.net(obs).value.unsqueeze(-1)
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> Tensor:
+        dist, _ = self._distribution_and_value(observation)
+        return dist.mode() if deterministic else dist.sample()
+
+
+class DeepWeSACActor(BasePolicy):
+    """SAC's actor: a masked tanh-squashed Gaussian over action slots."""
+
+    def __init__(
+        self, observation_space: spaces.Space, action_space: spaces.Box, network: dict[str, Any]
+    ) -> None:
+        super().__init__(observation_space, action_space, squash_output=True)
+        self.net = build_actor(NetworkConfig(**network), _max_joints(observation_space))
+
+    def _distribution(self, obs: PyTorchObs) -> MaskedSquashedGaussian:
+        out = self.net(obs)
+        return MaskedSquashedGaussian(out.mean, out.log_std, out.mask)
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> Tensor:
+        dist = self._distribution(obs)
+        return dist.mode() if deterministic else dist.sample_and_log_prob()[0]
+
+    def action_log_prob(self, obs: PyTorchObs) -> tuple[Tensor, Tensor]:
+        return self._distribution(obs).sample_and_log_prob()
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> Tensor:
+        return self(observation, deterministic)
+
+
+class DeepWeQCritics(BaseModel):
+    """``n_critics`` independent Q functions; ``forward`` returns their (B, 1) values."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        network: dict[str, Any],
+        n_critics: int = 2,
+    ) -> None:
+        super().__init__(observation_space, action_space)
+        cfg, max_joints = NetworkConfig(**network), _max_joints(observation_space)
+        self.q_networks = nn.ModuleList(build_q_critic(cfg, max_joints) for _ in range(n_critics))
+
+    def forward(self, obs: PyTorchObs, actions: Tensor) -> tuple[Tensor, ...]:
+        return tuple(q(obs, actions).unsqueeze(-1) for q in self.q_networks)
+
+
+class DeepWeSACPolicy(SACPolicy):
+    """SAC's actor, critics and target critics, all DeepWe (or a baseline kind)."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        network: dict[str, Any] | None = None,
+        n_critics: int = 2,
+        use_sde: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if use_sde:
+            raise ValueError("DeepWe policies do not support gSDE")
+        self.network = dict(network or {})  # read by _build, which the parent constructor calls
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            n_critics=n_critics,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.actor = DeepWeSACActor(self.observation_space, self.action_space, self.network)
+        self.actor.optimizer = self.optimizer_class(
+            self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+        n = self.critic_kwargs["n_critics"]
+        self.critic = DeepWeQCritics(self.observation_space, self.action_space, self.network, n)
+        self.critic.optimizer = self.optimizer_class(
+            self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+        self.critic_target = DeepWeQCritics(
+            self.observation_space, self.action_space, self.network, n
+        )
+        self.critic_target.load_state_dict(self.critic.state_dict())
+        self.critic_target.set_training_mode(False)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {
+            "observation_space": self.observation_space,
+            "action_space": self.action_space,
+            "lr_schedule": self._dummy_schedule,
+            "network": self.network,
+            "n_critics": self.critic_kwargs["n_critics"],
+            "optimizer_class": self.optimizer_class,
+            "optimizer_kwargs": self.optimizer_kwargs,
+        }

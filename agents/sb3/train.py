@@ -1,0 +1,216 @@
+"""Training, resuming and loading SB3 runs (PPO and SAC, with HER for sparse goal tasks)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from deepwe_rl.agents.env_factory import training_env_fns
+from deepwe_rl.agents.evaluation import Evaluator, Policy
+from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
+from deepwe_rl.agents.robots import resolve_robots
+from deepwe_rl.agents.run_dir import RunDir, atomic_save
+from deepwe_rl.agents.sb3.callbacks import (
+    HParams,
+    PeriodicCheckpoint,
+    PeriodicEval,
+    RobotEpisodes,
+    save_checkpoint,
+)
+from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
+from stable_baselines3 import PPO, SAC, HerReplayBuffer
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
+
+from deepwe_rl.config import ConfigError, RunConfig
+from deepwe_rl.morphology import STREAM_INDEX
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
+MODEL = "model.zip"
+
+_SHARED_TAGS = {
+    "train/policy_gradient_loss": "train/policy_loss",
+    "train/entropy_loss": "train/entropy",
+}
+"""SB3's loss names written under the tags the RLlib backend uses too (entropy, not its
+negative)."""
+
+
+class SharedTagsTensorBoard(TensorBoardOutputFormat):
+    """SB3's TensorBoard output with its PPO loss names mapped onto the shared tags."""
+
+    def write(
+        self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
+    ) -> None:
+        values = {_SHARED_TAGS.get(k, k): v for k, v in key_values.items()}
+        if "train/entropy" in values:
+            values["train/entropy"] = -values["train/entropy"]
+        excluded = {_SHARED_TAGS.get(k, k): v for k, v in key_excluded.items()}
+        super().write(values, excluded, step)
+
+
+def _vec_env(cfg: RunConfig, robots: list[str]) -> VecEnv:
+    fns = training_env_fns(cfg.env, robots)
+    venv = DummyVecEnv(fns) if cfg.env.vec == "dummy" else SubprocVecEnv(fns, "forkserver")
+    venv = VecMonitor(venv)
+    venv.seed(cfg.seed)
+    return venv
+
+
+def _mean_action_slots(venv: VecEnv) -> float:
+    """Average number of real action slots (joints plus gripper) over the vector's robots."""
+    obs = venv.reset()
+    real = obs["joint_mask"].sum(axis=1) + obs["stream_mask"][:, STREAM_INDEX["gripper"]]
+    return float(np.mean(real))
+
+
+def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
+    a, network = cfg.algo, cfg.network.to_network_config().to_dict()
+    common = {
+        "learning_rate": a.learning_rate,
+        "gamma": a.gamma,
+        "batch_size": a.batch_size,
+        "seed": cfg.seed,
+        "device": "cpu",
+        "verbose": 0,
+    }
+    if a.name == "ppo":
+        return PPO(
+            DeepWePPOPolicy,
+            venv,
+            n_steps=a.n_steps,
+            n_epochs=a.n_epochs,
+            gae_lambda=a.gae_lambda,
+            clip_range=a.clip_range,
+            ent_coef=a.ent_coef,
+            vf_coef=a.vf_coef,
+            max_grad_norm=a.max_grad_norm,
+            target_kl=a.target_kl,
+            policy_kwargs={"network": network, "share_encoder": cfg.network.share_encoder},
+            **common,
+        )
+    if a.name == "sac":
+        her = (
+            {
+                "replay_buffer_class": HerReplayBuffer,
+                "replay_buffer_kwargs": {
+                    "n_sampled_goal": a.her_n_sampled_goal,
+                    "goal_selection_strategy": "future",
+                },
+            }
+            if a.her
+            else {}
+        )
+        return SAC(
+            DeepWeSACPolicy,
+            venv,
+            buffer_size=a.buffer_size,
+            learning_starts=a.learning_starts,
+            tau=a.tau,
+            train_freq=a.train_freq,
+            gradient_steps=a.gradient_steps,
+            # Padded slots carry no entropy, so the target counts the robots' real slots.
+            target_entropy=-_mean_action_slots(venv),
+            policy_kwargs={"network": network},
+            **her,
+            **common,
+        )
+    raise ConfigError(
+        f"config error: algo.name: the sb3 backend supports ppo and sac, not {a.name}"
+    )
+
+
+def hparams(cfg: RunConfig) -> dict[str, Any]:
+    """The run's scalar settings, flattened to dotted keys, for TensorBoard's hparams tab."""
+    flat: dict[str, Any] = {}
+    for section, values in cfg.model_dump(mode="json").items():
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if isinstance(value, (int, float, str, bool)):
+                    flat[f"{section}.{key}"] = value
+        elif isinstance(values, (int, float, str, bool)):
+            flat[section] = values
+    return flat
+
+
+def _learn(
+    model: BaseAlgorithm, cfg: RunConfig, run: RunDir, robots: list[str], reset: bool
+) -> None:
+    """Train up to ``cfg.total_timesteps`` with the run's logging, evaluation and checkpoints;
+    Ctrl-C or SIGTERM saves a checkpoint and raises TrainingInterrupted."""
+    model.set_logger(Logger(str(run.tb), [SharedTagsTensorBoard(str(run.tb))]))
+    eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else robots
+    callbacks = [
+        RobotEpisodes(),
+        HParams(hparams(cfg)),
+        PeriodicCheckpoint(run, cfg.checkpoint.freq, cfg.checkpoint.keep),
+    ]
+    evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
+    if evaluator is not None:
+        callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq))
+    remaining = cfg.total_timesteps - model.num_timesteps
+    try:
+        with sigterm_as_interrupt():
+            model.learn(
+                remaining,
+                callback=callbacks,
+                reset_num_timesteps=reset,
+                progress_bar=sys.stderr.isatty(),
+            )
+    except KeyboardInterrupt:
+        path = save_checkpoint(model, run, cfg.checkpoint.keep)
+        raise TrainingInterrupted(model.num_timesteps, Path(path)) from None
+    finally:
+        if evaluator is not None:
+            evaluator.close()
+        model.get_env().close()
+    save_checkpoint(model, run, cfg.checkpoint.keep)
+    atomic_save(run.path / MODEL, lambda tmp: _save_to(model, tmp))
+
+
+def _save_to(model: BaseAlgorithm, path: Path) -> None:
+    with open(path, "wb") as f:
+        model.save(f)
+
+
+def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
+    """Train a fresh model for ``cfg.total_timesteps`` env steps into ``run``."""
+    venv = _vec_env(cfg, robots)
+    _learn(_new_model(cfg, venv), cfg, run, robots, reset=True)
+
+
+def resume(run: RunDir) -> None:
+    """Continue from the newest checkpoint to the config's ``total_timesteps``, on the same
+    TensorBoard curves. SAC restarts with an empty replay buffer (checkpoints hold only the
+    model), so it collects ``learning_starts`` fresh steps before training again."""
+    cfg = run.config()
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise ConfigError(f"no checkpoint to resume from in {run.checkpoints}")
+    robots = resolve_robots(cfg.env.robots)
+    venv = _vec_env(cfg, robots)
+    model = ALGOS[cfg.algo.name].load(latest[1], env=venv, device="cpu")
+    if cfg.algo.name == "sac":
+        model.learning_starts = model.num_timesteps + cfg.algo.learning_starts
+    _learn(model, cfg, run, robots, reset=False)
+
+
+def load_model(run: RunDir) -> BaseAlgorithm:
+    """The run's final model, or its newest checkpoint when training did not finish."""
+    cfg = run.config()
+    path = run.path / MODEL
+    if not path.is_file():
+        latest = run.latest_checkpoint()
+        if latest is None:
+            raise ConfigError(f"run has no model or checkpoint yet: {run.path}")
+        path = latest[1]
+    return ALGOS[cfg.algo.name].load(path, device="cpu")
+
+
+def load_policy(run: RunDir) -> Policy:
+    """Deterministic actions from the run's model, for a batch of observations."""
+    model = load_model(run)
+    return lambda obs: model.predict(obs, deterministic=True)[0]

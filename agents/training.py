@@ -1,0 +1,64 @@
+"""Starting, resuming and loading runs, whichever backend the config names.
+
+Everything that can be wrong with a config is found before the run directory is created, so a
+bad config never leaves a run behind.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from deepwe_rl.agents.env_factory import single_env
+from deepwe_rl.agents.evaluation import Policy
+from deepwe_rl.agents.robots import resolve_robots
+from deepwe_rl.agents.run_dir import RunDir, create_run_dir
+
+from deepwe_rl.config import ConfigError, RunConfig
+
+SUPPORTED = {"sb3": ("ppo", "sac"), "rllib": ("ppo",)}
+
+
+def _backend(name: str) -> ModuleType:
+    """The backend's train module, imported only when used (RLlib pulls in Ray)."""
+    if name == "sb3":
+        from deepwe_rl.agents.sb3 import train as sb3_train
+
+        return sb3_train
+    from deepwe_rl.agents.rllib import train as rllib_train
+
+    return rllib_train
+
+
+def check_run_config(cfg: RunConfig) -> list[str]:
+    """Resolve the training robots and build one env per robot once, so that robots that cannot
+    do the task, or URDFs that do not load, stop the run before anything is written."""
+    if cfg.algo.name not in SUPPORTED[cfg.backend]:
+        allowed = " and ".join(SUPPORTED[cfg.backend])
+        raise ConfigError(
+            f"config error: algo.name: the {cfg.backend} backend supports {allowed}, "
+            f"not {cfg.algo.name}"
+        )
+    robots = resolve_robots(cfg.env.robots)
+    eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else []
+    for robot in dict.fromkeys(robots + eval_robots):
+        try:
+            single_env(cfg.env, robot).close()
+        except (ValueError, FileNotFoundError) as err:
+            raise ConfigError(f"config error: env: {err}") from None
+    return robots
+
+
+def start(cfg: RunConfig) -> RunDir:
+    """Check the config, create the run directory, and train."""
+    robots = check_run_config(cfg)
+    run = create_run_dir(cfg)
+    _backend(cfg.backend).train(cfg, run, robots)
+    return run
+
+
+def resume(run: RunDir) -> None:
+    _backend(run.config().backend).resume(run)
+
+
+def load_policy(run: RunDir) -> Policy:
+    return _backend(run.config().backend).load_policy(run)

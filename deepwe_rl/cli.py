@@ -1,0 +1,233 @@
+"""The ``deepwe-rl`` command: parses arguments, then calls library functions.
+
+Heavy imports (SB3, Ray, PyBullet) happen inside the commands, so ``--help`` stays fast and
+never imports Ray. User errors print one line and exit with status 2; Ctrl-C during training
+saves a checkpoint and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Train one policy for many robot arms, and measure how it transfers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+RunArg = Annotated[
+    Path, typer.Argument(help="A run directory, e.g. runs/quickstart-20261121-101500.")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    if not message.startswith("config error:"):
+        message = f"error: {message}"
+    err_console.print(message, style="red", highlight=False, soft_wrap=True, markup=False)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line and exit status 2."""
+    from deepwe_rl.agents.interrupts import TrainingInterrupted
+    from deepwe_rl.config import ConfigError
+    from deepwe_rl.envs.robots.structure import RobotLoadError
+
+    try:
+        yield
+    except TrainingInterrupted as stop:
+        err_console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
+        run = stop.checkpoint.parent.parent
+        err_console.print(f"resume with: deepwe-rl resume {run}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (ConfigError, RobotLoadError, FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+
+
+def _open_run(path: Path):
+    from deepwe_rl.agents.run_dir import open_run_dir
+
+    return open_run_dir(path)
+
+
+@app.command()
+def train(
+    config: Annotated[
+        Path, typer.Argument(help="A YAML run config, e.g. configs/quickstart.yaml.")
+    ],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="key.sub=value overrides, e.g. total_timesteps=2000 network.kind=mlp"),
+    ] = None,
+) -> None:
+    """Train from a config file into runs/<name>-<time>/."""
+    with _user_errors():
+        from deepwe_rl.agents import training
+        from deepwe_rl.config import load_config
+
+        cfg = load_config(config, overrides or [])
+        started = time.perf_counter()
+        run = training.start(cfg)
+        console.print(
+            f"trained {cfg.total_timesteps} steps in {time.perf_counter() - started:.0f}s: {run.path}",
+            highlight=False,
+        )
+        console.print(f"watch: tensorboard --logdir {run.tb}", highlight=False)
+
+
+@app.command()
+def resume(run_dir: RunArg) -> None:
+    """Continue an interrupted or killed run from its newest checkpoint."""
+    with _user_errors():
+        from deepwe_rl.agents import training
+
+        run = _open_run(run_dir)
+        training.resume(run)
+        console.print(f"resumed and finished: {run.path}", highlight=False)
+
+
+def _robot_list(robots: list[str] | None, default: Callable[[], list[str]]) -> list[str]:
+    from deepwe_rl.agents.robots import resolve_robots
+
+    if not robots:
+        return default()
+    names: list[str] = []
+    for item in robots:
+        for part in item.split(","):
+            names += resolve_robots(part.strip(), "--robots")
+    return names
+
+
+@app.command("eval")
+def evaluate(
+    run_dir: RunArg,
+    robots: Annotated[
+        list[str] | None,
+        typer.Option("--robots", help="Robot names or a split (repeat or comma-separate)."),
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per robot.")] = 10,
+) -> None:
+    """Evaluate the run's policy per robot: success rate, return, episode length."""
+    with _user_errors():
+        from deepwe_rl.agents import training
+        from deepwe_rl.agents.evaluation import Evaluator, per_robot_table, write_eval_json
+        from deepwe_rl.agents.robots import resolve_robots
+
+        run = _open_run(run_dir)
+        cfg = run.config()
+        names = _robot_list(robots, lambda: resolve_robots(cfg.eval.robots or cfg.env.robots))
+        policy = training.load_policy(run)
+        evaluator = Evaluator(cfg.env, names)
+        try:
+            results = _with_progress(
+                f"evaluating {len(names)} robots", lambda: evaluator.run(policy, episodes)
+            )
+        finally:
+            evaluator.close()
+        table = Table(title=f"{run.path.name}: {episodes} episodes per robot")
+        for column in ("robot", "success", "95% CI", "return", "length", "final dist."):
+            table.add_column(column, justify="left" if column == "robot" else "right")
+        for robot, row in per_robot_table(results).items():
+            table.add_row(
+                robot,
+                f"{row['success_rate']:.2f}",
+                f"{row['success_ci_low']:.2f}-{row['success_ci_high']:.2f}",
+                f"{row['return']:.2f}",
+                f"{row['episode_length']:.1f}",
+                f"{row['final_distance']:.3f}",
+            )
+        console.print(table)
+        out = write_eval_json(run.eval / f"cli-{time.strftime('%Y%m%d-%H%M%S')}.json", results)
+        console.print(f"wrote {out}", highlight=False)
+
+
+def _with_progress(label: str, work: Callable[[], object]):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        progress.add_task(label, total=None)
+        return work()
+
+
+@app.command()
+def record(
+    run_dir: RunArg,
+    robot: Annotated[str, typer.Option(help="The robot to film.")],
+    out: Annotated[Path, typer.Option(help="Output video: .mp4 or .gif.")],
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes to film.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
+) -> None:
+    """Film the run's policy on one robot."""
+    with _user_errors():
+        from deepwe_rl.agents import training
+        from deepwe_rl.agents.recording import record_video
+
+        if out.suffix.lower() not in (".mp4", ".gif"):
+            _fail(f"--out must end in .mp4 or .gif, got '{out.name}'")
+        run = _open_run(run_dir)
+        cfg = run.config()
+        _robot_list([robot], list)
+        policy = training.load_policy(run)
+        frames = _with_progress(
+            f"recording {robot}", lambda: record_video(cfg.env, robot, policy, out, episodes, seed)
+        )
+        console.print(f"wrote {out} ({frames} frames)", highlight=False)
+
+
+@app.command()
+def robots(
+    picture: Annotated[
+        Path | None, typer.Option(help="Also save a picture of every robot (PNG).")
+    ] = None,
+) -> None:
+    """List the robot catalog and the named splits."""
+    with _user_errors():
+        from deepwe_rl.envs.robots.catalog import SPLITS, catalog_names
+        from deepwe_rl.envs.vector import make_env
+
+        table = Table(title="robots")
+        for column in ("robot", "joints", "gripper", "splits"):
+            table.add_column(column)
+        for name in catalog_names():
+            env = make_env("reach", name)
+            arm = env.unwrapped.arm
+            member = ", ".join(s for s, names in SPLITS.items() if name in names)
+            table.add_row(name, str(arm.num_joints), "yes" if arm.has_gripper else "no", member)
+            env.close()
+        console.print(table)
+        console.print("Any URDF arm: robot=urdf:<path> (ee_link=<link> to name its end effector).")
+        if picture is not None:
+            from deepwe_rl.envs.gallery import save_gallery
+
+            console.print(f"wrote {save_gallery(picture, catalog_names())}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

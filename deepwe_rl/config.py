@@ -1,0 +1,230 @@
+"""The typed run-config schema: load YAML, apply ``key.sub=value`` overrides, validate.
+
+Every field has a default, unknown keys are errors, and only known names are accepted: a config
+never names Python classes or code to import.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from deepwe_rl.nn.config import NetworkConfig
+
+
+class ConfigError(ValueError):
+    """A config that cannot run: the message is one line naming the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class EnvSection(_Section):
+    """Which task, how robots are controlled, and which robots train side by side."""
+
+    task: Literal["reach", "push", "pick_and_place"] = "reach"
+    control: Literal["joints", "ee"] = "joints"
+    reward: Literal["sparse", "dense"] = "dense"
+    max_joints: int = Field(8, ge=1, le=32)
+    robots: list[str] | str = Field(
+        default_factory=lambda: ["panda", "proc:3:0", "proc:5:0", "proc:7:0"],
+        description="robot names, or the name of a split (train, interpolate, ...)",
+    )
+    n_envs: int = Field(4, ge=1, le=256)
+    vec: Literal["dummy", "subproc"] = "dummy"
+    max_episode_steps: int = Field(50, ge=1, le=10_000)
+    distance_threshold: float = Field(0.05, gt=0.0, le=1.0)
+    camera: bool = False
+
+
+class NetworkSection(_Section):
+    """Network kind and sizes (see deepwe_rl.nn.NetworkConfig)."""
+
+    kind: Literal["deepwe", "mlp", "transformer"] = "deepwe"
+    hidden: int = Field(256, ge=8, le=4096)
+    depth: int = Field(2, ge=1, le=8)
+    desc_embed: int = Field(64, ge=4, le=1024)
+    hyper_hidden: int = Field(128, ge=8, le=2048)
+    stem_width: int = Field(64, ge=4, le=1024)
+    trunk: Literal["film", "attention"] = "film"
+    attn_layers: int = Field(3, ge=1, le=12)
+    attn_heads: int = Field(4, ge=1, le=16)
+    attn_dim: int = Field(128, ge=8, le=1024)
+    share_encoder: bool = False
+
+    def to_network_config(self) -> NetworkConfig:
+        fields = self.model_dump(exclude={"share_encoder"})
+        return NetworkConfig(**fields)
+
+
+class AlgoSection(_Section):
+    """The RL algorithm and its hyperparameters (PPO's and SAC's, each used by its own)."""
+
+    name: Literal["ppo", "sac", "tqc"] = "ppo"
+    learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
+    gamma: float = Field(0.95, gt=0.0, le=1.0)
+    batch_size: int = Field(256, ge=2)
+    # PPO
+    n_steps: int = Field(256, ge=2, description="rollout length per env")
+    n_epochs: int = Field(10, ge=1)
+    gae_lambda: float = Field(0.95, ge=0.0, le=1.0)
+    clip_range: float = Field(0.2, gt=0.0, le=1.0)
+    ent_coef: float = Field(0.0, ge=0.0)
+    vf_coef: float = Field(0.5, ge=0.0)
+    max_grad_norm: float = Field(0.5, gt=0.0)
+    target_kl: float | None = Field(
+        0.05, gt=0.0, description="stop an update's epochs early past this KL; null for never"
+    )
+    # SAC / TQC
+    buffer_size: int = Field(100_000, ge=100)
+    learning_starts: int = Field(1000, ge=0)
+    tau: float = Field(0.005, gt=0.0, le=1.0)
+    train_freq: int = Field(1, ge=1)
+    gradient_steps: int = Field(1, ge=-1)
+    her: bool = False
+    her_n_sampled_goal: int = Field(4, ge=1)
+
+
+class EvalSection(_Section):
+    """Periodic evaluation: deterministic episodes per robot."""
+
+    freq: int = Field(10_000, ge=0, description="env steps between evaluations; 0 turns it off")
+    episodes: int = Field(10, ge=1)
+    robots: list[str] | str | None = Field(None, description="default: the training robots")
+
+
+class CheckpointSection(_Section):
+    freq: int = Field(10_000, ge=0, description="env steps between checkpoints; 0 turns it off")
+    keep: int = Field(3, ge=1, description="how many recent checkpoints to keep")
+
+
+class RaySection(_Section):
+    """Ray for the RLlib backend: unset ``address`` starts Ray embedded on this machine."""
+
+    address: str | None = None
+    num_env_runners: int = Field(1, ge=0, le=1024)
+    envs_per_runner: int = Field(2, ge=1, le=256)
+    num_cpus: int | None = Field(None, ge=1, description="CPUs for an embedded Ray")
+
+
+class RunConfig(_Section):
+    """One training run."""
+
+    name: str = Field("run", pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(0, ge=0)
+    backend: Literal["sb3", "rllib"] = "sb3"
+    total_timesteps: int = Field(100_000, ge=1)
+    runs_dir: str = "runs"
+    env: EnvSection = Field(default_factory=EnvSection)
+    network: NetworkSection = Field(default_factory=NetworkSection)
+    algo: AlgoSection = Field(default_factory=AlgoSection)
+    eval: EvalSection = Field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
+    ray: RaySection = Field(default_factory=RaySection)
+
+
+def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The section model that holds the last key of ``path``."""
+    model: type[BaseModel] = RunConfig
+    for key in path[:-1]:
+        field = model.model_fields.get(str(key))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _explain(err: ValidationError) -> str:
+    """One line for the first problem: the dotted key, what is wrong, the closest valid key."""
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in loc)
+    if first["type"] == "extra_forbidden":
+        model = _model_at(loc)
+        fields = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=0.5)
+        prefix = ".".join(str(p) for p in loc[:-1])
+        hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+        valid = f" (valid keys: {', '.join(fields)})" if fields and not close else ""
+        return f"config error: unknown key '{key}'{hint}{valid}"
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"config error: {key}: {first['msg']}{shown}"
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config error: cannot set '{dotted}': '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """``["a.b=1", "env.robots=[panda,proc:4:1]"]`` into a nested dict, values read as YAML."""
+    tree: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"config error: override '{item}' is not of the form key=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"config error: override '{item}': value is not valid YAML") from None
+        _set_dotted(tree, key.strip(), value)
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validate(raw: dict[str, Any]) -> RunConfig:
+    """Validate a config tree, raising ConfigError with one clear line."""
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_explain(err)) from None
+    try:
+        cfg.network.to_network_config()
+    except ValueError as err:
+        raise ConfigError(f"config error: network: {err}") from None
+    return cfg
+
+
+def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML config file, apply command-line overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config error: config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config error: {path} is not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"config error: {path} must hold a mapping of keys, not {type(raw).__name__}"
+        )
+    return validate(_merge(raw, parse_overrides(overrides or [])))
+
+
+def dump_config(cfg: RunConfig) -> str:
+    """The resolved config as YAML, every default written out."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,261 @@
+"""The deepwe-rl command end to end with the SB3 backend, as a user runs it: real subprocesses,
+real training, TensorBoard files read back with tensorboard's own reader and its server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+ROOT = Path(__file__).parent.parent
+CLI = [sys.executable, "-m", "deepwe_rl.cli"]
+TINY = [
+    "total_timesteps=600",
+    "env.n_envs=2",
+    "env.robots=[panda,proc:2:0]",
+    "algo.n_steps=64",
+    "algo.batch_size=64",
+    "algo.n_epochs=1",
+    "eval.freq=256",
+    "eval.episodes=1",
+    "checkpoint.freq=256",
+    "network.hidden=64",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
+
+
+def only_run(runs: Path) -> Path:
+    found = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def scalar_tags(tb: Path) -> dict[str, list[tuple[int, float]]]:
+    out: dict[str, list[tuple[int, float]]] = {}
+    for events in sorted(tb.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
+    assert result.returncode == 0, result.stderr
+    return only_run(runs)
+
+
+def test_train_writes_the_run_directory(trained: Path) -> None:
+    assert (trained / "config.yaml").is_file()
+    assert (trained / "model.zip").is_file()
+    assert sorted(p.name for p in (trained / "checkpoints").iterdir())[-1] == "step_000000600.zip"
+    evals = sorted((trained / "eval").glob("eval_*.json"))
+    assert evals and set(json.loads(evals[-1].read_text())["robots"]) == {"panda", "proc:2:0"}
+    resolved = (trained / "config.yaml").read_text()
+    assert "total_timesteps: 600" in resolved and "hidden: 64" in resolved
+
+
+def test_tensorboard_scalars_read_back(trained: Path) -> None:
+    tags = scalar_tags(trained / "tb")
+    for tag in (
+        "rollout/success_rate",
+        "rollout/return",
+        "rollout/episode_length",
+        "rollout/panda/success_rate",
+        "rollout/proc:2:0/return",
+        "eval/success_rate",
+        "eval/panda/success_rate",
+        "eval/proc:2:0/episode_length",
+        "train/policy_loss",
+        "train/value_loss",
+        "train/entropy",
+        "time/fps",
+    ):
+        assert tag in tags, f"{tag} missing from {sorted(tags)}"
+    assert max(step for step, _ in tags["time/fps"]) >= 512
+    hparams = list((trained / "tb").rglob("events.out.tfevents.*"))
+    assert any(b"hparams" in p.read_bytes() for p in hparams)
+
+
+def test_tensorboard_server_lists_the_run_tags(trained: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(trained / "tb"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, tags = time.time() + 60, {}
+        while time.time() < deadline and "eval/success_rate" not in json.dumps(tags):
+            time.sleep(1)
+            try:
+                url = f"http://127.0.0.1:{port}/data/plugin/scalars/tags"
+                tags = json.loads(urllib.request.urlopen(url, timeout=5).read())
+            except OSError:
+                continue
+        listed = {tag for run in tags.values() for tag in run}
+        assert {"eval/success_rate", "rollout/panda/success_rate", "time/fps"} <= listed
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_eval_prints_table_and_writes_json(trained: Path) -> None:
+    result = run_cli("eval", str(trained), "--episodes", "2", "--robots", "proc:2:0,panda")
+    assert result.returncode == 0, result.stderr
+    assert "proc:2:0" in result.stdout and "success" in result.stdout
+    written = sorted((trained / "eval").glob("cli-*.json"))[-1]
+    table = json.loads(written.read_text())["robots"]
+    assert table["proc:2:0"]["episodes"] == 2 and 0.0 <= table["panda"]["success_rate"] <= 1.0
+
+
+def test_record_gif(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "panda.gif"
+    result = run_cli("record", str(trained), "--robot", "panda", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000
+
+
+def test_saved_zip_loads_in_a_fresh_process(trained: Path, tmp_path: Path) -> None:
+    """PPO.load with only deepwe_rl importable, and the same actions as the training process
+    would give."""
+    from deepwe_rl.envs.vector import make_env
+    from stable_baselines3 import PPO
+
+    obs = {k: v[None] for k, v in make_env("reach", "proc:2:0").reset(seed=5)[0].items()}
+    np.savez(tmp_path / "obs.npz", **obs)
+    here = PPO.load(trained / "model.zip", device="cpu").predict(obs, deterministic=True)[0]
+    code = (
+        "import sys, numpy as np\n"
+        "from stable_baselines3 import PPO\n"
+        f"obs = dict(np.load({str(tmp_path / 'obs.npz')!r}))\n"
+        f"model = PPO.load({str(trained / 'model.zip')!r}, device='cpu')\n"
+        "assert 'deepwe_rl.agents.sb3.policies' in sys.modules\n"
+        "print(model.predict(obs, deterministic=True)[0].tolist())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert np.allclose(json.loads(result.stdout), here, atol=1e-6)
+    assert np.all(here[0, 2:] == 0.0)  # two joints, no gripper: the other slots are padding
+
+
+def _train_in_background(runs: Path, total: int) -> tuple[subprocess.Popen[str], Path]:
+    args = [a for a in TINY if not a.startswith("total_timesteps")]
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "train",
+            "configs/quickstart.yaml",
+            *args,
+            f"total_timesteps={total}",
+            "eval.freq=0",
+            f"runs_dir={runs}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        ckpts = list(runs.glob("*/checkpoints/step_*.zip"))
+        if ckpts:
+            return proc, ckpts[0].parent.parent
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    proc.kill()
+    raise AssertionError("no checkpoint appeared")
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill-9"])
+def test_interrupt_then_resume(tmp_path: Path, how: str) -> None:
+    proc, run = _train_in_background(tmp_path, total=100_000)
+    if how == "ctrl-c":
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 130, stderr
+        assert "checkpoint saved" in stderr and "deepwe-rl resume" in stderr
+        assert "Traceback" not in stderr
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    steps = sorted(int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("step_*.zip"))
+    before = steps[-1]
+    # Shorten the run so resume finishes quickly: the config in the run is the one it resumes.
+    config = run / "config.yaml"
+    config.write_text(
+        config.read_text().replace("total_timesteps: 100000", f"total_timesteps: {before + 400}")
+    )
+    result = run_cli("resume", str(run))
+    assert result.returncode == 0, result.stderr
+    tags = scalar_tags(run / "tb")
+    fps_steps = sorted(step for step, _ in tags["time/fps"])
+    assert fps_steps[-1] >= before + 256  # the same curve continues past the checkpoint
+    assert (run / "model.zip").is_file()
+    from stable_baselines3 import PPO
+
+    assert PPO.load(run / "model.zip", device="cpu").num_timesteps >= before + 400
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "configs/missing.yaml"], "config file not found"),
+        (["train", "configs/quickstart.yaml", "network.hiden=64"], "did you mean 'network.hidden'"),
+        (["train", "configs/quickstart.yaml", "total_timesteps=lots"], "total_timesteps"),
+        (["train", "configs/quickstart.yaml", "env.robots=[panda,nobot]"], "unknown robot 'nobot'"),
+        (
+            [
+                "train",
+                "configs/quickstart.yaml",
+                "env.task=pick_and_place",
+                "env.robots=[kuka_iiwa]",
+            ],
+            "no gripper",
+        ),
+        (["eval", "runs/does-not-exist"], "run directory not found"),
+        (["resume", "runs/does-not-exist"], "run directory not found"),
+    ],
+)
+def test_bad_input_one_line_no_run_dir(tmp_path: Path, args: list[str], message: str) -> None:
+    extra = [f"runs_dir={tmp_path}"] if args[0] == "train" else []
+    result = run_cli(*args, *extra)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not any(tmp_path.iterdir())
