@@ -1,0 +1,73 @@
+"""Reading a batched observation dict: masks, stream presence and the derived inputs.
+
+Every helper selects with ``torch.where`` rather than multiplying by a mask, so padded joint
+rows and masked streams may hold anything (even NaN) without reaching a network's output.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from deepwe_rl.morphology import STREAM_INDEX
+
+Obs = dict[str, Tensor]
+"""A batch of observations: float32 tensors with the batch dimension first."""
+
+GRIPPER = STREAM_INDEX["gripper"]
+DEPTH = STREAM_INDEX["depth"]
+
+
+def joint_count(obs: Obs) -> int:
+    """Number of joint slots ``J`` (real plus padding) in this batch."""
+    return obs["joint_mask"].shape[1]
+
+
+def joint_present(obs: Obs) -> Tensor:
+    """Boolean ``(B, J)``: which joint slots hold a real joint."""
+    return obs["joint_mask"] > 0.5
+
+
+def stream_present(obs: Obs) -> Tensor:
+    """Boolean ``(B, len(STREAMS))``: which sensor streams the robot has."""
+    return obs["stream_mask"] > 0.5
+
+
+def action_mask(obs: Obs) -> Tensor:
+    """Float ``(B, J + 1)``: 1 for a real joint slot or an existing gripper, else 0."""
+    return torch.cat([obs["joint_mask"], obs["stream_mask"][:, GRIPPER : GRIPPER + 1]], dim=1)
+
+
+def masked_rows(rows: Tensor, present: Tensor) -> Tensor:
+    """``rows`` (B, J, D) with every row whose ``present`` (B, J) entry is False set to 0."""
+    return torch.where(present.unsqueeze(-1), rows, rows.new_zeros(()))
+
+
+def masked_stream(values: Tensor, present: Tensor) -> Tensor:
+    """``values`` (B, ...) with every sample whose ``present`` (B,) entry is False set to 0."""
+    shape = (-1,) + (1,) * (values.dim() - 1)
+    return torch.where(present.view(shape), values, values.new_zeros(()))
+
+
+def goal_input(obs: Obs) -> Tensor:
+    """The goal stream's input ``[desired_goal, desired_goal - achieved_goal]``, (B, 6)."""
+    desired = obs["desired_goal"]
+    return torch.cat([desired, desired - obs["achieved_goal"]], dim=1)
+
+
+def joint_inputs(obs: Obs, action: Tensor | None) -> Tensor:
+    """Per-joint input rows ``(B, J, JOINT_STATE_DIM (+1))``: the joint state, with the
+    joint's own action command appended when ``action`` (B, J + 1) is given. Padded rows
+    are zero."""
+    rows = obs["joint_state"]
+    if action is not None:
+        rows = torch.cat([rows, action[:, : rows.shape[1], None]], dim=2)
+    return masked_rows(rows, joint_present(obs))
+
+
+def gripper_input(obs: Obs, action: Tensor | None) -> Tensor:
+    """The gripper stream's input, with the gripper command (the last action slot) appended
+    when ``action`` is given."""
+    if action is None:
+        return obs["gripper"]
+    return torch.cat([obs["gripper"], action[:, -1:]], dim=1)

@@ -1,0 +1,36 @@
+"""The interface every architecture implements, whatever its inner structure."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import NamedTuple
+
+from torch import Tensor, nn
+
+from deepwe_rl.nn.observation import Obs
+
+
+class SlotOutput(NamedTuple):
+    """``slots`` (B, J + 1, k): k numbers per action slot (joints, then the gripper), or None
+    for a network without per-slot outputs. ``value`` (B,): one number per sample (a state
+    value or a Q value), or None for a network without a value head."""
+
+    slots: Tensor | None
+    value: Tensor | None
+
+
+class SlotNet(nn.Module):
+    """A network from an observation batch (and, for Q critics, an action batch) to per-slot
+    outputs and/or a per-sample value. Masking and clamping are the wrappers' business
+    (``Actor``, ``ActorCritic``, ``QCritic``)."""
+
+    def __init__(self, slot_outputs: int, has_value: bool, action_input: bool) -> None:
+        super().__init__()
+        self.slot_outputs = slot_outputs
+        self.has_value = has_value
+        self.action_input = action_input
+
+    @abstractmethod
+    def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
+        """``action`` (B, J + 1) must be given exactly when the net was built with
+        ``action_input``."""
