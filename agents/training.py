@@ -38,6 +38,10 @@ def check_run_config(cfg: RunConfig) -> list[str]:
             f"config error: algo.name: the {cfg.backend} backend supports {allowed}, "
             f"not {cfg.algo.name}"
         )
+    if cfg.backend == "rllib":
+        from deepwe_rl.agents.rllib.algorithm import check_config
+
+        check_config(cfg)
     robots = resolve_robots(cfg.env.robots)
     eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else []
     for robot in dict.fromkeys(robots + eval_robots):

@@ -57,10 +57,6 @@ class NetworkSection(_Section):
     attn_dim: int = Field(128, ge=8, le=1024)
     share_encoder: bool = False
 
-    def to_network_config(self) -> NetworkConfig:
-        fields = self.model_dump(exclude={"share_encoder"})
-        return NetworkConfig(**fields)
-
 
 class AlgoSection(_Section):
     """The RL algorithm and its hyperparameters (PPO's and SAC's, each used by its own)."""
@@ -77,6 +73,7 @@ class AlgoSection(_Section):
     ent_coef: float = Field(0.0, ge=0.0)
     vf_coef: float = Field(0.5, ge=0.0)
     max_grad_norm: float = Field(0.5, gt=0.0)
+    log_std_init: float = Field(0.0, ge=-5.0, le=2.0, description="PPO's initial log-std")
     target_kl: float | None = Field(
         0.05, gt=0.0, description="stop an update's epochs early past this KL; null for never"
     )
@@ -126,6 +123,12 @@ class RunConfig(_Section):
     eval: EvalSection = Field(default_factory=EvalSection)
     checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
     ray: RaySection = Field(default_factory=RaySection)
+
+    def network_config(self) -> NetworkConfig:
+        """The network of this run: the network section, with the depth encoder exactly when
+        the env's camera is on."""
+        fields = self.network.model_dump(exclude={"share_encoder"})
+        return NetworkConfig(**fields, use_depth=self.env.camera)
 
 
 def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -201,7 +204,7 @@ def validate(raw: dict[str, Any]) -> RunConfig:
     except ValidationError as err:
         raise ConfigError(_explain(err)) from None
     try:
-        cfg.network.to_network_config()
+        cfg.network_config()
     except ValueError as err:
         raise ConfigError(f"config error: network: {err}") from None
     return cfg

@@ -68,7 +68,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_writes_the_run_directory(trained: Path) -> None:
     assert (trained / "config.yaml").is_file()
     assert (trained / "model.zip").is_file()
-    assert sorted(p.name for p in (trained / "checkpoints").iterdir())[-1] == "step_000000600.zip"
+    last = sorted(p.name for p in (trained / "checkpoints").iterdir())[-1]
+    assert 600 <= int(last.removeprefix("step_").removesuffix(".zip")) < 600 + 128  # whole rollouts
     evals = sorted((trained / "eval").glob("eval_*.json"))
     assert evals and set(json.loads(evals[-1].read_text())["robots"]) == {"panda", "proc:2:0"}
     resolved = (trained / "config.yaml").read_text()

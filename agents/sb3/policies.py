@@ -29,7 +29,13 @@ def _max_joints(observation_space: spaces.Space) -> int:
 
 
 class DeepWePPOPolicy(BasePolicy):
-    """PPO's actor-critic with a masked Gaussian over action slots."""
+    """PPO's actor-critic with a masked Gaussian over action slots.
+
+    The means come from the network; the log-std is a learned parameter, one for every joint
+    slot and one for the gripper, independent of the state (as SB3's own PPO policies). The
+    network's generated per-slot log-std made PPO's updates unstable: a small step in the
+    hypernetwork moves every robot's exploration noise at once.
+    """
 
     def __init__(
         self,
@@ -38,6 +44,7 @@ class DeepWePPOPolicy(BasePolicy):
         lr_schedule: Schedule,
         network: dict[str, Any] | None = None,
         share_encoder: bool = False,
+        log_std_init: float = 0.0,
         use_sde: bool = False,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
@@ -52,21 +59,27 @@ class DeepWePPOPolicy(BasePolicy):
         )
         self.network = dict(network or {})
         self.share_encoder = share_encoder
+        self.log_std_init = log_std_init
         self.net = build_actor_critic(
             NetworkConfig(**self.network), _max_joints(observation_space), share_encoder
         )
+        self.log_std = nn.Parameter(torch.full((2,), log_std_init))  # joints, gripper
         self.optimizer = self.optimizer_class(
             self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(network=self.network, share_encoder=self.share_encoder)
+        data.update(
+            network=self.network, share_encoder=self.share_encoder, log_std_init=self.log_std_init
+        )
         return data
 
     def _distribution_and_value(self, obs: PyTorchObs) -> tuple[MaskedGaussian, Tensor]:
         out = self.net(obs)
-        return MaskedGaussian(out.mean, out.log_std, out.mask), out.value
+        joints = out.mean.shape[1] - 1
+        log_std = torch.cat([self.log_std[:1].expand(joints), self.log_std[1:]]).expand_as(out.mean)
+        return MaskedGaussian(out.mean, log_std, out.mask), out.value
 
     def forward(
         self, obs: PyTorchObs, deterministic: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def _mean_action_slots(venv: VecEnv) -> float:
 
 
 def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
-    a, network = cfg.algo, cfg.network.to_network_config().to_dict()
+    a, network = cfg.algo, asdict(cfg.network_config())
     common = {
         "learning_rate": a.learning_rate,
         "gamma": a.gamma,
@@ -89,7 +90,11 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             vf_coef=a.vf_coef,
             max_grad_norm=a.max_grad_norm,
             target_kl=a.target_kl,
-            policy_kwargs={"network": network, "share_encoder": cfg.network.share_encoder},
+            policy_kwargs={
+                "network": network,
+                "share_encoder": cfg.network.share_encoder,
+                "log_std_init": a.log_std_init,
+            },
             **common,
         )
     if a.name == "sac":
