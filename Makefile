@@ -22,7 +22,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 quickstart: setup
-	$(BIN)/python -m deepwe_rl.envs.gallery runs/gallery.png
+	$(BIN)/deepwe-rl train configs/quickstart.yaml
 
 lint: setup
 	$(BIN)/ruff check .

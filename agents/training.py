@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import torch
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
 from deepwe_rl.agents.robots import resolve_robots
@@ -55,13 +56,16 @@ def check_run_config(cfg: RunConfig) -> list[str]:
 def start(cfg: RunConfig) -> RunDir:
     """Check the config, create the run directory, and train."""
     robots = check_run_config(cfg)
+    torch.set_num_threads(cfg.torch_threads)
     run = create_run_dir(cfg)
     _backend(cfg.backend).train(cfg, run, robots)
     return run
 
 
 def resume(run: RunDir) -> None:
-    _backend(run.config().backend).resume(run)
+    cfg = run.config()
+    torch.set_num_threads(cfg.torch_threads)
+    _backend(cfg.backend).resume(run)
 
 
 def load_policy(run: RunDir) -> Policy:

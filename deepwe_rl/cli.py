@@ -84,9 +84,9 @@ def train(
         cfg = load_config(config, overrides or [])
         started = time.perf_counter()
         run = training.start(cfg)
+        seconds = time.perf_counter() - started
         console.print(
-            f"trained {cfg.total_timesteps} steps in {time.perf_counter() - started:.0f}s: {run.path}",
-            highlight=False,
+            f"trained {cfg.total_timesteps} steps in {seconds:.0f}s: {run.path}", highlight=False
         )
         console.print(f"watch: tensorboard --logdir {run.tb}", highlight=False)
 

@@ -117,6 +117,9 @@ class RunConfig(_Section):
     backend: Literal["sb3", "rllib"] = "sb3"
     total_timesteps: int = Field(100_000, ge=1)
     runs_dir: str = "runs"
+    torch_threads: int = Field(
+        1, ge=1, le=256, description="torch intra-op threads; small networks run fastest on one"
+    )
     env: EnvSection = Field(default_factory=EnvSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
     algo: AlgoSection = Field(default_factory=AlgoSection)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 KINDS = ("deepwe", "mlp", "transformer")
 TRUNKS = ("film", "attention")
@@ -39,8 +38,16 @@ class NetworkConfig:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.trunk not in TRUNKS:
             raise ValueError(f"trunk must be one of {TRUNKS}, got {self.trunk!r}")
-        for name in ("hidden", "depth", "desc_embed", "hyper_hidden", "stem_width",
-                     "attn_layers", "attn_heads", "attn_dim"):
+        for name in (
+            "hidden",
+            "depth",
+            "desc_embed",
+            "hyper_hidden",
+            "stem_width",
+            "attn_layers",
+            "attn_heads",
+            "attn_dim",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.attn_dim % self.attn_heads:
@@ -49,7 +56,3 @@ class NetworkConfig:
             )
         if self.log_std_min >= self.log_std_max:
             raise ValueError("log_std_min must be below log_std_max")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-value form, for checkpoints that are loaded with ``weights_only=True``."""
-        return asdict(self)

@@ -119,8 +119,11 @@ class DeepWeNet(SlotNet):
 
     def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
         groups = group_rows(morphology_rows(obs))
-        if self.foldable and self.cache is not None and groups.inverse is None and (
-            not torch.is_grad_enabled()
+        if (
+            self.foldable
+            and self.cache is not None
+            and groups.inverse is None
+            and (not torch.is_grad_enabled())
         ):
             return self._frozen_forward(obs, groups, self.cache)
         weights, layout = self.generated(groups)

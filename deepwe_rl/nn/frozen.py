@@ -99,9 +99,11 @@ def freeze(net: DeepWeNet, rows: Tensor, weights: FilmWeights) -> FrozenNet:
         "first_w": first_w,
         "first_b": (weights.b_in[0] + trunk.streams.bias) * scale[0] + shift[0],
         "rest_w": torch.stack([layer.weight.t() * scale[i] for i, layer in enumerate(rest, 1)])
-        if rest else first_w.new_zeros(0, width, width),
+        if rest
+        else first_w.new_zeros(0, width, width),
         "rest_b": torch.stack([layer.bias * scale[i] + shift[i] for i, layer in enumerate(rest, 1)])
-        if rest else first_w.new_zeros(0, width),
+        if rest
+        else first_w.new_zeros(0, width),
     }
     columns_w, columns_b = [], []
     outputs = 0

@@ -42,7 +42,7 @@ def split_rows(rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Undo ``morphology_rows``: descriptors ``(N, J, D)``, joint mask ``(N, J)`` and the
     has-gripper flag ``(N, 1)``."""
     joints = (rows.shape[1] - 1) // (JOINT_DESC_DIM + 1)
-    desc = rows[:, :-joints - 1].view(rows.shape[0], joints, -1)
+    desc = rows[:, : -joints - 1].view(rows.shape[0], joints, -1)
     return desc, rows[:, -joints - 1 : -1], rows[:, -1:]
 
 
@@ -68,7 +68,6 @@ def group_rows(rows: Tensor) -> MorphologyGroups:
     if not torch.equal(representatives.index_select(0, inverse), rows):
         representatives, inverse = torch.unique(rows, dim=0, return_inverse=True)
     return MorphologyGroups(representatives, inverse)
-
 
 
 class RobotLayout(NamedTuple):
@@ -109,8 +108,7 @@ def robot_layout(inverse: Tensor, robots: int) -> RobotLayout:
     width = int(counts.max())
     order = torch.argsort(inverse, stable=True)
     ordered = inverse.index_select(0, order)
-    rank = torch.arange(inverse.shape[0], device=inverse.device) - (counts.cumsum(0) - counts)[
-        ordered
-    ]
+    starts = (counts.cumsum(0) - counts).index_select(0, ordered)
+    rank = torch.arange(inverse.shape[0], device=inverse.device) - starts
     slot = torch.empty_like(inverse).index_copy_(0, order, ordered * width + rank)
     return RobotLayout(slot, robots, width)

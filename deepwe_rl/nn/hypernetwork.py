@@ -22,7 +22,7 @@ class GeneratedWeights(NamedTuple):
     ``w_in`` (U, J, S, W) and ``b_in`` (U, J, W) map a joint's S input entries into the trunk's
     width W. ``w_out`` (U, J, k, F) and ``b_out`` (U, J, k) map trunk features of width F to the
     joint's k outputs (None when the network has no per-joint outputs). ``morphology`` (U, E) is
-    the robot embedding and ``joint_mask`` (U, J) which joints are real.
+    the robot embedding.
     """
 
     w_in: Tensor
@@ -30,7 +30,6 @@ class GeneratedWeights(NamedTuple):
     w_out: Tensor | None
     b_out: Tensor | None
     morphology: Tensor
-    joint_mask: Tensor
 
 
 class MorphologyEncoder(nn.Module):
@@ -97,10 +96,9 @@ class WeightGenerator(nn.Module):
         w_in = w_in.reshape(u, j, self.inputs, self.in_width)
         if self.outputs:
             return GeneratedWeights(
-                w_in, b_in, w_out.reshape(u, j, self.outputs, self.out_fan_in), b_out, m,
-                joint_mask,
+                w_in, b_in, w_out.reshape(u, j, self.outputs, self.out_fan_in), b_out, m
             )
-        return GeneratedWeights(w_in, b_in, None, None, m, joint_mask)
+        return GeneratedWeights(w_in, b_in, None, None, m)
 
 
 class FilmGenerator(nn.Module):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 
 import torch
@@ -18,14 +17,6 @@ def mlp(sizes: list[int], final_activation: bool = True) -> nn.Sequential:
         if final_activation or i < len(sizes) - 2:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
-
-
-def uniform_fan_in_(tensor: torch.Tensor, fan_in: int) -> torch.Tensor:
-    """Fill ``tensor`` the way ``nn.Linear`` initialises its weight and bias:
-    uniform in +-1/sqrt(fan_in)."""
-    bound = 1.0 / math.sqrt(fan_in)
-    with torch.no_grad():
-        return tensor.uniform_(-bound, bound)
 
 
 def scaled_head(fan_in: int, fan_out: int, gain: float) -> nn.Linear:

@@ -93,8 +93,10 @@ class MLPNet(SlotNet):
             else:
                 parts.append(obs["joint_state"].new_zeros(batch, math.prod(DEPTH_SHAPE)))
         elif "depth" in obs:
-            raise ValueError("the observation has a depth image but the network was built "
-                             "without it; set NetworkConfig.use_depth=True")
+            raise ValueError(
+                "the observation has a depth image but the network was built "
+                "without it; set NetworkConfig.use_depth=True"
+            )
         if action is not None:
             parts.append(torch.where(action_mask(obs) > 0.5, action, action.new_zeros(())))
         return torch.cat(parts, dim=1)

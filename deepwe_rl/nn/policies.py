@@ -34,8 +34,10 @@ class PolicyOutput(NamedTuple):
     value: Tensor
 
 
-def _policy(net: SlotNet, slots: Tensor | None, obs: Obs, bounds: tuple[float, float]
-            ) -> ActorOutput:
+def _policy(
+    net: SlotNet, slots: Tensor | None, obs: Obs, bounds: tuple[float, float]
+) -> ActorOutput:
+    """Mean and clamped log-std from per-slot outputs (B, J + 1, 2), masked slots zero."""
     if slots is None:
         raise RuntimeError(f"{type(net).__name__} was built without per-slot outputs")
     mask = action_mask(obs)
@@ -47,6 +49,7 @@ def _policy(net: SlotNet, slots: Tensor | None, obs: Obs, bounds: tuple[float, f
 
 
 def _value(net: SlotNet, value: Tensor | None) -> Tensor:
+    """The value output, or a clear error for a network built without one."""
     if value is None:
         raise RuntimeError(f"{type(net).__name__} was built without a value head")
     return value

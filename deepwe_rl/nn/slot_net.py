@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from typing import NamedTuple
 
 from torch import Tensor, nn
@@ -19,7 +19,7 @@ class SlotOutput(NamedTuple):
     value: Tensor | None
 
 
-class SlotNet(nn.Module):
+class SlotNet(nn.Module, metaclass=ABCMeta):
     """A network from an observation batch (and, for Q critics, an action batch) to per-slot
     outputs and/or a per-sample value. Masking and clamping are the wrappers' business
     (``Actor``, ``ActorCritic``, ``QCritic``)."""

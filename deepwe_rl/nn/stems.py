@@ -83,8 +83,10 @@ class StreamReader(nn.Module):
 
     def forward(self, obs: Obs, action: Tensor | None = None) -> StreamInputs:
         if "depth" in obs and not self.use_depth:
-            raise ValueError("the observation has a depth image but the network was built "
-                             "without a depth encoder; set NetworkConfig.use_depth=True")
+            raise ValueError(
+                "the observation has a depth image but the network was built "
+                "without a depth encoder; set NetworkConfig.use_depth=True"
+            )
         present = stream_present(obs).index_select(1, self.streams)
         if self.use_depth and "depth" not in obs:
             present[:, -1] = False

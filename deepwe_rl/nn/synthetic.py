@@ -25,8 +25,9 @@ from deepwe_rl.morphology import (
 from deepwe_rl.nn.observation import Obs
 
 
-def random_robot(num_joints: int, rng: np.random.Generator, has_gripper: bool = True
-                 ) -> MorphologySpec:
+def random_robot(
+    num_joints: int, rng: np.random.Generator, has_gripper: bool = True
+) -> MorphologySpec:
     """A serial arm of ``num_joints`` revolute joints with random geometry and limits."""
     joints = []
     height = 0.0
@@ -35,16 +36,18 @@ def random_robot(num_joints: int, rng: np.random.Generator, has_gripper: bool = 
         axis = np.zeros(3)
         axis[rng.integers(3)] = rng.choice([-1.0, 1.0])
         span = float(rng.uniform(0.5, 1.0) * np.pi)
-        joints.append(JointSpec(
-            name=f"joint{i}",
-            origin=(float(rng.uniform(-0.05, 0.05)), float(rng.uniform(-0.05, 0.05)), height),
-            axis=(float(axis[0]), float(axis[1]), float(axis[2])),
-            link_length=length,
-            lower=-span,
-            upper=span,
-            velocity_limit=float(rng.uniform(1.0, 3.0)),
-            effort_limit=float(rng.uniform(10.0, 100.0)),
-        ))
+        joints.append(
+            JointSpec(
+                name=f"joint{i}",
+                origin=(float(rng.uniform(-0.05, 0.05)), float(rng.uniform(-0.05, 0.05)), height),
+                axis=(float(axis[0]), float(axis[1]), float(axis[2])),
+                link_length=length,
+                lower=-span,
+                upper=span,
+                velocity_limit=float(rng.uniform(1.0, 3.0)),
+                effort_limit=float(rng.uniform(10.0, 100.0)),
+            )
+        )
         height += length
     return MorphologySpec(f"random{num_joints}", tuple(joints), has_gripper)
 
@@ -104,6 +107,8 @@ def random_action(obs: Obs, rng: np.random.Generator) -> torch.Tensor:
 def repad(obs: Obs, max_joints: int) -> Obs:
     """The same observations with the joint axis zero-padded (or cut) to ``max_joints`` slots;
     the real joints must fit."""
+    if bool((obs["joint_mask"][:, max_joints:] > 0).any()):
+        raise ValueError(f"a robot in the batch has more than {max_joints} joints")
     out = dict(obs)
     for key in ("joint_state", "joint_desc", "joint_mask"):
         value = obs[key]

@@ -92,8 +92,9 @@ class FilmTrunk(nn.Module):
         ``stream_present`` is not needed."""
         u, w, j, _ = joints.shape
         x = joints.flatten(2) * joint_scale(joint_present, joints.dtype)
-        h = torch.baddbmm(weights.b_in.unsqueeze(1), x, weights.w_in)
-        h = h + self.streams(streams.flatten(1)).view(u, w, -1)
+        bias = (weights.b_in + self.streams.bias).unsqueeze(1)
+        h = torch.baddbmm(bias, x, weights.w_in).view(u * w, -1)
+        h = torch.addmm(h, streams.flatten(1), self.streams.weight.t()).view(u, w, -1)
         for i, layer in enumerate([None, *self.layers]):
             pre = h if layer is None else layer(h)
             h = F.relu(pre * weights.scale[:, i, None] + weights.shift[:, i, None])

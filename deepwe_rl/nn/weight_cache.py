@@ -32,15 +32,16 @@ def concat(parts: Sequence[W]) -> W:
 
 
 class GeneratedWeightCache:
-    """An LRU cache of one robot's generated weights per morphology row.
+    """An LRU cache of one robot's generated weights per morphology row, plus things derived
+    from them (``derive``), each holding at most ``capacity`` robots.
 
-    ``generate(rows)`` maps morphology rows (U, R) to weights for those U robots; ``params``
-    are the parameters those weights depend on.
+    ``generate(rows)`` maps morphology rows (U, R) to weights for those U robots (a NamedTuple
+    of (U, ...) tensors); ``params`` are the parameters those weights depend on.
     """
 
     def __init__(
         self,
-        generate: Callable[[Tensor], W],
+        generate: Callable[[Tensor], Any],
         params: Sequence[nn.Parameter],
         capacity: int = 64,
     ) -> None:
