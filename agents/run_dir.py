@@ -46,22 +46,23 @@ class RunDir:
     def checkpoint_path(self, step: int, suffix: str = "") -> Path:
         return self.checkpoints / f"step_{step:09d}{suffix}"
 
+    def _checkpoint_entries(self) -> list[tuple[int, Path]]:
+        """Complete checkpoints (files or folders) with their step counts, oldest first."""
+        if not self.checkpoints.is_dir():
+            return []
+        return sorted(
+            (int(m.group(1)), entry)
+            for entry in self.checkpoints.glob("step_*")
+            if (m := _CHECKPOINT.match(entry.name))
+        )
+
     def latest_checkpoint(self) -> tuple[int, Path] | None:
-        """The newest complete checkpoint (file or folder), by step count."""
-        found = []
-        for entry in self.checkpoints.glob("step_*") if self.checkpoints.is_dir() else ():
-            match = _CHECKPOINT.match(entry.name)
-            if match:
-                found.append((int(match.group(1)), entry))
-        return max(found) if found else None
+        """The newest complete checkpoint, by step count."""
+        entries = self._checkpoint_entries()
+        return entries[-1] if entries else None
 
     def prune_checkpoints(self, keep: int) -> None:
-        entries = sorted(
-            (int(m.group(1)), e)
-            for e in self.checkpoints.glob("step_*")
-            if (m := _CHECKPOINT.match(e.name))
-        )
-        for _, entry in entries[:-keep]:
+        for _, entry in self._checkpoint_entries()[:-keep]:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 

@@ -7,7 +7,7 @@ different joint counts share one observation space, one replay buffer and one ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,7 +69,6 @@ class MorphologySpec:
     name: str
     joints: tuple[JointSpec, ...]
     has_gripper: bool
-    extra: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def num_joints(self) -> int:

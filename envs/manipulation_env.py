@@ -80,7 +80,6 @@ class ManipulationEnv(gym.Env):
             self.sim.close()
             raise
         self.robot = robot
-        self.spec_morphology = self.arm.spec
         self.observation_space = observation_space(max_joints, camera)
         self.action_space = action_space(max_joints, control)
 
