@@ -60,6 +60,11 @@ class WeightGenerator(nn.Module):
     weights ``out_gain`` / sqrt(``out_fan_in``), biases zero. The hidden layer is layer-normed,
     so that scale holds whatever the descriptors look like. The last layer has no bias and
     padded joints' hidden rows are zeroed, so their generated weights are exactly zero.
+
+    The last layer's output is multiplied by 1 / ``hidden``: for one robot its ReLU features are
+    fixed, so an Adam step of size lr on every head weight would otherwise move each generated
+    weight by about lr x ``hidden`` / 2, a hundred times what the same step does to a plain
+    layer. With the multiplier a generated weight moves like an ordinary one.
     """
 
     def __init__(
@@ -78,9 +83,10 @@ class WeightGenerator(nn.Module):
         self.body = nn.Sequential(nn.Linear(2 * embed, hidden), nn.LayerNorm(hidden), nn.ReLU())
         sizes = [inputs * in_width, in_width, out_fan_in * outputs, outputs]
         self.head = nn.Linear(hidden, sum(sizes), bias=False)
+        self.multiplier = 1.0 / hidden
         # A layer-normed ReLU feature has mean square 1/2, so a weight of std
         # sqrt(2 / hidden) * target gives generated entries of std ~ target.
-        unit = math.sqrt(2.0 / hidden)
+        unit = math.sqrt(2.0 / hidden) / self.multiplier
         targets = [1.0 / math.sqrt(inputs), 0.0, out_gain / math.sqrt(out_fan_in), 0.0]
         with torch.no_grad():
             for block, target in zip(self.head.weight.split(sizes), targets, strict=True):
@@ -91,7 +97,7 @@ class WeightGenerator(nn.Module):
         """``e`` (U, J, E), ``m`` (U, E), ``joint_mask`` (U, J) -> the generated weights."""
         u, j = joint_mask.shape
         z = self.body(torch.cat([e, m.unsqueeze(1).expand(-1, j, -1)], dim=-1))
-        raw = self.head(z * joint_mask.unsqueeze(-1))
+        raw = self.head(z * joint_mask.unsqueeze(-1)) * self.multiplier
         w_in, b_in, w_out, b_out = raw.split(self.sizes, dim=-1)
         w_in = w_in.reshape(u, j, self.inputs, self.in_width)
         if self.outputs:
@@ -103,16 +109,18 @@ class WeightGenerator(nn.Module):
 
 class FilmGenerator(nn.Module):
     """Per-layer FiLM scale and shift ``(U, layers, width)``: a linear map of the robot
-    embedding ``m``. Starts close to the identity (scale 1, shift 0)."""
+    embedding ``m``. Starts close to the identity (scale 1, shift 0); its output carries the
+    same 1 / fan-in multiplier as ``WeightGenerator``'s, for the same reason."""
 
     def __init__(self, embed: int, layers: int, width: int) -> None:
         super().__init__()
         self.layers, self.width = layers, width
         self.linear = nn.Linear(embed, 2 * layers * width)
+        self.multiplier = 1.0 / embed
         with torch.no_grad():
-            self.linear.weight.mul_(0.01)
+            self.linear.weight.mul_(0.01 / self.multiplier)
             self.linear.bias.zero_()
 
     def forward(self, m: Tensor) -> tuple[Tensor, Tensor]:
-        out = self.linear(m).view(m.shape[0], 2, self.layers, self.width)
+        out = (self.linear(m) * self.multiplier).view(m.shape[0], 2, self.layers, self.width)
         return out[:, 0] + 1.0, out[:, 1]

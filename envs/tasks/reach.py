@@ -8,7 +8,7 @@ from deepwe_rl.envs.tasks.base import MIN_RADIUS, Task, Workspace
 _MIN_GOAL_HEIGHT = 0.05
 
 
-GOAL_SPREAD = 0.7
+GOAL_SPREAD = 0.3
 """Goals come from joint configurations within this many radians of the home pose."""
 
 
