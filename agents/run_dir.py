@@ -98,12 +98,16 @@ def open_run_dir(path: Path | str) -> RunDir:
 
 def atomic_save(target: Path, write: Callable[[Path], None]) -> Path:
     """Write through ``write(tmp_path)`` next to ``target``, then rename over it, so a crash
-    never leaves a partial file (or folder) under the final name."""
+    never leaves a partial file (or folder) under the final name. A ``write`` that raises
+    (Ctrl-C included) leaves nothing behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    write(tmp)
+    _remove(tmp)
+    try:
+        write(tmp)
+    except BaseException:
+        _remove(tmp)
+        raise
     if target.is_dir():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         target.rename(old)
@@ -112,3 +116,10 @@ def atomic_save(target: Path, write: Callable[[Path], None]) -> Path:
     else:
         os.replace(tmp, target)
     return target
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()

@@ -11,6 +11,7 @@ from types import ModuleType
 import torch
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
+from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir
 
@@ -43,6 +44,7 @@ def check_run_config(cfg: RunConfig) -> list[str]:
         from deepwe_rl.agents.rllib.algorithm import check_config
 
         check_config(cfg)
+    source_run(cfg)
     robots = resolve_robots(cfg.env.robots)
     eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else []
     for robot in dict.fromkeys(robots + eval_robots):

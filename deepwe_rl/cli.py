@@ -157,6 +157,10 @@ def evaluate(
         console.print(f"wrote {out}", highlight=False)
 
 
+def _say(line: str) -> None:
+    err_console.print(line, highlight=False, soft_wrap=True)
+
+
 def _with_progress(label: str, work: Callable[[], object]):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -195,6 +199,71 @@ def record(
             f"recording {robot}", lambda: record_video(cfg.env, robot, policy, out, episodes, seed)
         )
         console.print(f"wrote {out} ({frames} frames)", highlight=False)
+
+
+@app.command()
+def transfer(
+    run_dir: RunArg,
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="A named split to evaluate on (repeatable)."),
+    ] = None,
+    robots: Annotated[
+        list[str] | None,
+        typer.Option("--robots", help="Robot names, urdf:<path> arms or splits (repeatable)."),
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Zero-shot episodes per robot.")] = 20,
+    finetune_steps: Annotated[
+        int, typer.Option(min=0, help="Env steps of fine-tuning per held-out robot (0: none).")
+    ] = 0,
+    seeds: Annotated[int, typer.Option(min=1, help="Fine-tuning seeds per robot.")] = 1,
+    finetune_episodes: Annotated[
+        int, typer.Option(min=1, help="Episodes per evaluation along a fine-tuning curve.")
+    ] = 10,
+    target: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Success rate the steps-to-target count to.")
+    ] = 0.8,
+) -> None:
+    """Measure how the run's policy transfers to other robots: zero-shot, and optionally
+    fine-tuned against training from scratch. Writes <run>/transfer/ and TensorBoard."""
+    with _user_errors():
+        from deepwe_rl.agents.interrupts import TrainingInterrupted
+        from deepwe_rl.agents.robots import resolve_robots
+        from deepwe_rl.agents.transfer.evaluate import transfer as run_transfer
+        from deepwe_rl.envs.robots.catalog import SPLITS
+        from deepwe_rl.envs.robots.catalog import split as split_robots
+
+        run = _open_run(run_dir)
+        cfg = run.config()
+        names = [r for s in split or [] for r in split_robots(s)]
+        names += _robot_list(robots, list)
+        if not names:
+            names = resolve_robots(cfg.env.robots)
+            names += [r for s in list(SPLITS)[1:] for r in SPLITS[s]]
+        names = list(dict.fromkeys(names))
+        try:
+            result, folder = run_transfer(
+                run, names, episodes, finetune_steps, seeds, finetune_episodes, target, _say
+            )
+        except TrainingInterrupted:
+            err_console.print("[yellow]transfer interrupted: nothing was written[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        table = Table(title=f"{run.path.name}: zero-shot transfer, {episodes} episodes per robot")
+        for column in ("robot", "category", "joints", "success", "95% CI", "final dist."):
+            table.add_column(column, justify="left" if column in ("robot", "category") else "right")
+        for z in result.zero_shot:
+            table.add_row(
+                z.robot,
+                z.category,
+                str(z.joints),
+                f"{z.success_rate:.2f}",
+                f"{z.success_ci_low:.2f}-{z.success_ci_high:.2f}",
+                f"{z.final_distance:.3f}",
+            )
+        console.print(table)
+        for name, rate in result.category_means().items():
+            console.print(f"{name}: mean zero-shot success {rate:.2f}", highlight=False)
+        console.print(f"wrote {folder}", highlight=False)
 
 
 @app.command()

@@ -117,6 +117,11 @@ class RunConfig(_Section):
     backend: Literal["sb3", "rllib"] = "sb3"
     total_timesteps: int = Field(100_000, ge=1)
     runs_dir: str = "runs"
+    init_from: str | None = Field(
+        None,
+        description="a finished run whose policy weights this run starts from (fine-tuning); "
+        "its backend, algorithm and network must match this config's",
+    )
     torch_threads: int = Field(
         1, ge=1, le=256, description="torch intra-op threads; small networks run fastest on one"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pybullet as p
 from deepwe_rl.envs.manipulation_env import ManipulationEnv
@@ -32,3 +34,25 @@ def ik_reaches(
         if np.linalg.norm(ee - point) < tolerance:
             return True
     return False
+
+
+def write_user_arm(path: Path) -> Path:
+    """A user's 3-joint URDF arm (no gripper): a continuous base joint, a fixed joint, then two
+    revolute joints."""
+    link = (
+        "<link name='{n}'><inertial><mass value='0.5'/><inertia ixx='0.01' iyy='0.01' izz='0.01' "
+        "ixy='0' ixz='0' iyz='0'/></inertial><collision><origin xyz='0 0 0.1'/><geometry>"
+        "<cylinder radius='0.02' length='0.2'/></geometry></collision></link>"
+    )
+    joint = (
+        "<joint name='{n}' type='{t}'><parent link='{p}'/><child link='{c}'/>"
+        "<origin xyz='0 0 {z}'/><axis xyz='{a}'/>"
+        "<limit lower='-1.5' upper='1.5' effort='30' velocity='2'/></joint>"
+    )
+    urdf = "<robot name='user'>" + "".join(link.format(n=n) for n in "abcde")
+    urdf += joint.format(n="j1", t="continuous", p="a", c="b", z=0.05, a="0 0 1")
+    urdf += joint.format(n="fix", t="fixed", p="b", c="c", z=0.2, a="0 0 1")
+    urdf += joint.format(n="j2", t="revolute", p="c", c="d", z=0.0, a="0 1 0")
+    urdf += joint.format(n="j3", t="revolute", p="d", c="e", z=0.2, a="0 1 0") + "</robot>"
+    path.write_text(urdf)
+    return path

@@ -11,6 +11,8 @@ import pytest
 from deepwe_rl.envs.robots.catalog import REAL_ARMS, SPLITS, catalog_names, split
 from deepwe_rl.envs.robots.procedural import proc_urdf_path
 
+from tests.helpers import write_user_arm
+
 
 def test_procedural_same_name_same_file(tmp_path: Path) -> None:
     a = proc_urdf_path("proc:5:42", tmp_path / "a").read_bytes()
@@ -46,23 +48,7 @@ def test_real_arms_structure() -> None:
 def test_user_urdf_with_continuous_joint(tmp_path: Path) -> None:
     """A user's arm: a continuous joint gets +-pi limits, the fixed joint is skipped, and the
     end effector defaults to the last link of the movable chain."""
-    link = (
-        "<link name='{n}'><inertial><mass value='0.5'/><inertia ixx='0.01' iyy='0.01' izz='0.01' "
-        "ixy='0' ixz='0' iyz='0'/></inertial><collision><origin xyz='0 0 0.1'/><geometry>"
-        "<cylinder radius='0.02' length='0.2'/></geometry></collision></link>"
-    )
-    joint = (
-        "<joint name='{n}' type='{t}'><parent link='{p}'/><child link='{c}'/>"
-        "<origin xyz='0 0 {z}'/><axis xyz='{a}'/>"
-        "<limit lower='-1.5' upper='1.5' effort='30' velocity='2'/></joint>"
-    )
-    urdf = "<robot name='user'>" + "".join(link.format(n=n) for n in "abcde")
-    urdf += joint.format(n="j1", t="continuous", p="a", c="b", z=0.05, a="0 0 1")
-    urdf += joint.format(n="fix", t="fixed", p="b", c="c", z=0.2, a="0 0 1")
-    urdf += joint.format(n="j2", t="revolute", p="c", c="d", z=0.0, a="0 1 0")
-    urdf += joint.format(n="j3", t="revolute", p="d", c="e", z=0.2, a="0 1 0") + "</robot>"
-    path = tmp_path / "user_arm.urdf"
-    path.write_text(urdf)
+    path = write_user_arm(tmp_path / "user_arm.urdf")
     env = gym.make("deepwe_rl/Reach-v0", robot=f"urdf:{path}")
     obs, _ = env.reset(seed=0)
     arm = env.unwrapped.arm

@@ -48,3 +48,11 @@ def newest_model(run: RunDir) -> Path:
     if latest is None:
         raise ConfigError(f"no RLlib checkpoint in {run.path}: the run saved no model yet")
     return latest[1]
+
+
+def restore_module(algo: Algorithm, source: RunDir) -> None:
+    """Load ``source``'s trained RLModule into ``algo``'s learner and env runners (fine-tuning
+    from another run: only the weights, not the optimizer or the step count)."""
+    algo.restore_from_path(
+        str(newest_model(source) / MODULE_IN_CHECKPOINT), component=str(MODULE_IN_CHECKPOINT)
+    )

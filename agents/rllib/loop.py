@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
+from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
 from deepwe_rl.agents.metrics import EpisodeWindow, scalars
 from deepwe_rl.agents.rllib import checkpoints
@@ -49,6 +50,8 @@ def run_training(
         try:
             if checkpoint is not None:
                 algo.restore_from_path(str(checkpoint))
+            elif (source := source_run(cfg)) is not None:
+                checkpoints.restore_module(algo, source)
             step = sampled_steps(algo)
             writer = SummaryWriter(str(run.tb), purge_step=step + 1 if checkpoint else None)
             try:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
+from deepwe_rl.agents.init_from import sb3_weights, source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
@@ -182,9 +183,15 @@ def _save_to(model: BaseAlgorithm, path: Path) -> None:
 
 
 def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
-    """Train a fresh model for ``cfg.total_timesteps`` env steps into ``run``."""
+    """Train a model for ``cfg.total_timesteps`` env steps into ``run``: fresh, or with the
+    policy weights of ``cfg.init_from`` (the optimizer starts afresh)."""
     venv = _vec_env(cfg, robots)
-    _learn(_new_model(cfg, venv), cfg, run, robots, reset=True)
+    model = _new_model(cfg, venv)
+    source = source_run(cfg)
+    if source is not None:
+        trained = ALGOS[cfg.algo.name].load(sb3_weights(source), device="cpu")
+        model.policy.load_state_dict(trained.policy.state_dict())
+    _learn(model, cfg, run, robots, reset=True)
 
 
 def resume(run: RunDir) -> None:

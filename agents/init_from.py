@@ -1,0 +1,50 @@
+"""Starting a run from another run's trained weights (``init_from``): the compatibility check
+made before anything is written, and the source run's weights file for each backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deepwe_rl.agents.run_dir import RunDir, open_run_dir
+
+from deepwe_rl.config import ConfigError, RunConfig
+
+_MUST_MATCH = ("backend", "algo.name", "network", "env.max_joints", "env.camera", "env.control")
+
+
+def _get(cfg: RunConfig, dotted: str) -> object:
+    node: object = cfg
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def source_run(cfg: RunConfig) -> RunDir | None:
+    """The run named by ``cfg.init_from``, checked to hold weights this config can load."""
+    if cfg.init_from is None:
+        return None
+    try:
+        source = open_run_dir(cfg.init_from)
+    except ConfigError as err:
+        raise ConfigError(f"config error: init_from: {err}") from None
+    other = source.config()
+    for key in _MUST_MATCH:
+        if _get(other, key) != _get(cfg, key):
+            raise ConfigError(
+                f"config error: init_from: {key} differs from the run in {source.path} "
+                f"({_get(other, key)!r} there, {_get(cfg, key)!r} here)"
+            )
+    return source
+
+
+def sb3_weights(source: RunDir) -> Path:
+    """The SB3 model file of ``source``: its final model, else its newest checkpoint."""
+    from deepwe_rl.agents.sb3.train import MODEL
+
+    final = source.path / MODEL
+    if final.is_file():
+        return final
+    latest = source.latest_checkpoint()
+    if latest is None:
+        raise ConfigError(f"config error: init_from: no model or checkpoint in {source.path}")
+    return latest[1]

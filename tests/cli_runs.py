@@ -1,0 +1,46 @@
+"""Running the deepwe-rl command as a user does, and reading back what it wrote."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+ROOT = Path(__file__).parent.parent
+CLI = [sys.executable, "-m", "deepwe_rl.cli"]
+TINY = [
+    "total_timesteps=600",
+    "env.n_envs=2",
+    "env.robots=[panda,proc:2:0]",
+    "algo.n_steps=64",
+    "algo.batch_size=64",
+    "algo.n_epochs=1",
+    "eval.freq=256",
+    "eval.episodes=1",
+    "checkpoint.freq=256",
+    "network.hidden=64",
+]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False
+    )
+
+
+def only_run(runs: Path) -> Path:
+    found = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def scalar_tags(tb: Path) -> dict[str, list[tuple[int, float]]]:
+    out: dict[str, list[tuple[int, float]]] = {}
+    for events in sorted(tb.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
+    return out

@@ -1,0 +1,202 @@
+"""``deepwe-rl transfer`` end to end on a tiny trained run, ``init_from`` fine-tuning, and the
+bookkeeping of transfer results."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from deepwe_rl.agents import training
+from deepwe_rl.agents.run_dir import atomic_save, open_run_dir
+from deepwe_rl.agents.sb3.train import load_model
+from deepwe_rl.agents.transfer.results import Curve, FinetuneSummary
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from deepwe_rl.config import ConfigError, load_config
+from tests.cli_runs import TINY, only_run, run_cli, scalar_tags
+from tests.helpers import write_user_arm
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
+    assert result.returncode == 0, result.stderr
+    return only_run(runs)
+
+
+@pytest.fixture(scope="module")
+def transferred(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Zero-shot on an extrapolate robot, the real held-out arm, a user's URDF arm and a training
+    robot; fine-tuning (one 256-step PPO rollout) on the three held-out ones."""
+    user = write_user_arm(tmp_path_factory.mktemp("urdf") / "user_arm.urdf")
+    result = run_cli(
+        "transfer", str(trained),
+        "--split", "real-heldout",
+        "--robots", f"proc:4:100,urdf:{user}",
+        "--robots", "panda",
+        "--episodes", "3",
+        "--finetune-steps", "256",
+        "--finetune-episodes", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return trained / "transfer", f"urdf:{user}"
+
+
+@pytest.mark.slow
+def test_transfer_writes_every_output(transferred: tuple[Path, str]) -> None:
+    folder, _ = transferred
+    for name in ("transfer.json", "transfer.csv", "transfer.md", "heatmap.png"):
+        assert (folder / name).stat().st_size > 0, name
+    assert (folder / "finetune_curves.png").stat().st_size > 0
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".transfer")]
+
+
+@pytest.mark.slow
+def test_json_csv_and_markdown_agree(transferred: tuple[Path, str]) -> None:
+    folder, user = transferred
+    payload = json.loads((folder / "transfer.json").read_text())
+    with (folder / "transfer.csv").open() as f:
+        rows = {row["robot"]: row for row in csv.DictReader(f)}
+    md_rows = {
+        cells[0]: cells
+        for line in (folder / "transfer.md").read_text().splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+    header = md_rows.pop("robot")
+    zero = {z["robot"]: z for z in payload["zero_shot"]}
+    assert set(zero) == set(rows) == {"xarm6", "proc:4:100", user, "panda"}
+    categories = {r: z["category"] for r, z in zero.items()}
+    assert categories == {
+        "panda": "train",
+        "proc:4:100": "extrapolate",
+        "xarm6": "real-heldout",
+        user: "other",
+    }
+    assert zero[user]["joints"] == 3
+    summary = payload["finetune"]["summary"]
+    assert set(summary) == {"xarm6", "proc:4:100", user}
+    for robot, z in zero.items():
+        md = dict(zip(header, md_rows[robot], strict=True))
+        for key in ("success_rate", "success_ci_low", "final_distance", "mean_return"):
+            assert float(rows[robot][key]) == pytest.approx(z[key], abs=1e-12)
+            assert md[key] == f"{z[key]:.3f}"
+        assert z["success_ci_low"] <= z["success_rate"] <= z["success_ci_high"]
+        assert z["episodes"] == 3
+        if robot in summary:
+            final = summary[robot]["finetuned"]["final_success"]
+            assert float(rows[robot]["finetuned_final_success"]) == pytest.approx(final)
+            assert md["finetuned_final_success"] == f"{final:.3f}"
+        else:
+            assert rows[robot]["finetuned_final_success"] == md["finetuned_final_success"] == ""
+    for line in (folder / "transfer.md").read_text().splitlines():
+        if line.startswith("| extrapolate |"):
+            assert line == f"| extrapolate | {payload['category_means']['extrapolate']:.3f} |"
+
+
+@pytest.mark.slow
+def test_finetune_curves_start_from_zero_shot(transferred: tuple[Path, str]) -> None:
+    folder, _ = transferred
+    payload = json.loads((folder / "transfer.json").read_text())
+    zero = {z["robot"]: z["success_rate"] for z in payload["zero_shot"]}
+    curves = payload["finetune"]["curves"]
+    assert {(c["robot"], c["condition"]) for c in curves} == {
+        (r, cond) for r in payload["finetune"]["summary"] for cond in ("finetuned", "scratch")
+    }
+    for c in curves:
+        assert c["steps"] == sorted(c["steps"]) and len(c["steps"]) == len(c["success"]) >= 2
+        if c["condition"] == "finetuned":
+            assert c["steps"][0] == 0 and c["success"][0] == zero[c["robot"]]
+        else:
+            assert c["steps"][0] > 0
+
+
+@pytest.mark.slow
+def test_transfer_reaches_tensorboard(trained: Path, transferred: tuple[Path, str]) -> None:
+    tags = scalar_tags(trained / "tb")
+    for tag in (
+        "transfer/xarm6/zero_shot_success",
+        "transfer/extrapolate/zero_shot_success",
+        "transfer/proc:4:100/finetuned_success",
+        "transfer/proc:4:100/scratch_success",
+    ):
+        assert tag in tags, tag
+    images = set()
+    for events in (trained / "tb").glob("*.transfer"):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        images |= set(acc.Tags()["images"])
+    assert {"transfer/heatmap", "transfer/finetune_curves"} <= images
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "nope"], "unknown split 'nope'"),
+        (["--robots", "nobot"], "unknown robot 'nobot'"),
+        (["--robots", "urdf:/no/such.urdf"], "URDF file not found"),
+    ],
+)
+def test_bad_robots_one_line_nothing_written(trained: Path, args: list[str], message: str) -> None:
+    before = sorted(p.name for p in trained.iterdir())
+    result = run_cli("transfer", str(trained), *args, "--episodes", "1")
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in trained.iterdir()) == before
+
+
+def test_missing_run_dir(tmp_path: Path) -> None:
+    result = run_cli("transfer", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "run directory not found" in result.stderr
+
+
+@pytest.mark.slow
+def test_init_from_starts_from_the_trained_weights(trained: Path, tmp_path: Path) -> None:
+    """With a vanishing learning rate, a run started from another ends with its weights."""
+    cfg = load_config(
+        "configs/quickstart.yaml",
+        [*TINY, "total_timesteps=128", "eval.freq=0", "algo.learning_rate=1e-12",
+         f"runs_dir={tmp_path}", f"init_from={trained}"],
+    )  # fmt: skip
+    child = training.start(cfg)
+    source = load_model(open_run_dir(trained)).policy.state_dict()
+    for name, value in load_model(child).policy.state_dict().items():
+        torch.testing.assert_close(value, source[name], rtol=0, atol=1e-6, msg=name)
+
+
+def test_init_from_must_match(trained: Path, tmp_path: Path) -> None:
+    cfg = load_config(
+        "configs/quickstart.yaml",
+        [*TINY, "network.hidden=32", f"runs_dir={tmp_path}", f"init_from={trained}"],
+    )
+    with pytest.raises(ConfigError, match="init_from: network differs"):
+        training.check_run_config(cfg)
+    assert list(tmp_path.iterdir()) == []
+    cfg = cfg.model_copy(update={"init_from": str(tmp_path / "none")})
+    with pytest.raises(ConfigError, match="init_from: run directory not found"):
+        training.check_run_config(cfg)
+
+
+def test_steps_to_target_and_median() -> None:
+    curve = Curve("r", "scratch", 0, [100, 200, 300], [0.5, 0.8, 0.6])
+    assert curve.steps_to(0.8) == 200 and curve.steps_to(0.9) is None
+    assert FinetuneSummary(1.0, [100, 300, None]).median_steps_to_target == 300
+    assert FinetuneSummary(1.0, [100, None, None]).median_steps_to_target is None
+    assert np.isclose(FinetuneSummary(1.0, [100, 200]).median_steps_to_target, 150)
+
+
+def test_atomic_save_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
+    def write(folder: Path) -> None:
+        folder.mkdir()
+        (folder / "half.json").write_text("{")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save(tmp_path / "transfer", write)
+    assert list(tmp_path.iterdir()) == []
