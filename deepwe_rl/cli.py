@@ -217,6 +217,12 @@ def transfer(
         int, typer.Option(min=0, help="Env steps of fine-tuning per held-out robot (0: none).")
     ] = 0,
     seeds: Annotated[int, typer.Option(min=1, help="Fine-tuning seeds per robot.")] = 1,
+    finetune_robots: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--finetune-robots", help="Fine-tune only these (default: every held-out robot)."
+        ),
+    ] = None,
     finetune_episodes: Annotated[
         int, typer.Option(min=1, help="Episodes per evaluation along a fine-tuning curve.")
     ] = 10,
@@ -241,9 +247,20 @@ def transfer(
             names = resolve_robots(cfg.env.robots)
             names += [r for s in list(SPLITS)[1:] for r in SPLITS[s]]
         names = list(dict.fromkeys(names))
+        chosen = _robot_list(finetune_robots, list) or None
+        if chosen and (missing := [r for r in chosen if r not in names]):
+            _fail(f"--finetune-robots: {', '.join(missing)} not among the evaluated robots")
         try:
             result, folder = run_transfer(
-                run, names, episodes, finetune_steps, seeds, finetune_episodes, target, _say
+                run,
+                names,
+                episodes,
+                finetune_steps,
+                seeds,
+                finetune_episodes,
+                target,
+                chosen,
+                _say,
             )
         except TrainingInterrupted:
             err_console.print("[yellow]transfer interrupted: nothing was written[/]")

@@ -80,10 +80,12 @@ def transfer(
     seeds: int = 1,
     finetune_episodes: int = 10,
     target: float = 0.8,
+    finetune_robots: list[str] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> tuple[TransferResult, Path]:
     """Evaluate ``run`` zero-shot on ``robots``; with ``finetune_steps``, also fine-tune each
-    robot the run did not train on, ``seeds`` times, next to the same budget from scratch.
+    robot the run did not train on (or only ``finetune_robots``), ``seeds`` times, next to the
+    same budget from scratch.
     Returns the result and the ``transfer/`` folder, written whole or not at all."""
     cfg = run.config()
     check_robots(run, robots)
@@ -103,7 +105,7 @@ def transfer(
         folder.mkdir()
         if finetune_steps:
             for z in result.zero_shot:
-                if z.category == "train":
+                if z.category == "train" or (finetune_robots and z.robot not in finetune_robots):
                     continue
                 for seed in range(seeds):
                     say(f"fine-tuning {z.robot}, seed {seed}: {finetune_steps} steps, twice")
