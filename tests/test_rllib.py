@@ -32,7 +32,9 @@ from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from deepwe_rl.agents.rllib.session import ray_session
 from deepwe_rl.agents.rllib.train import resume, train
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir, open_run_dir
+from deepwe_rl.agents.transfer.evaluate import transfer
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.env_context import EnvContext
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -288,6 +290,39 @@ def test_resume_continues_steps_and_curves(trained_run: RunDir, tmp_path: Path) 
     assert run.latest_checkpoint() == (600, run.checkpoint_path(600))
     assert scalar_steps(run, "rollout/return") == [100, 200, 300, 400, 500, 600]
     assert scalar_steps(run, "eval/success_rate") == [200, 400, 600]
+
+
+@pytest.mark.slow
+def test_init_from_loads_the_trained_module(trained_run: RunDir, tmp_path: Path) -> None:
+    """With a vanishing learning rate, a run started from the trained one ends with its
+    weights."""
+    cfg = tiny_config(
+        tmp_path,
+        total_timesteps=100,
+        eval={"freq": 0},
+        init_from=str(trained_run.path),
+        algo={"n_steps": 50, "batch_size": 50, "n_epochs": 1, "learning_rate": 1e-12},
+    )
+    run = create_run_dir(cfg)
+    train(cfg, run, ROBOTS)
+    source = RLModule.from_checkpoint(trained_run.path / FINAL / MODULE_IN_CHECKPOINT)
+    child = RLModule.from_checkpoint(run.path / FINAL / MODULE_IN_CHECKPOINT)
+    expected = source.state_dict()
+    for name, value in child.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+def test_transfer_on_an_rllib_run(trained_run: RunDir) -> None:
+    run = open_run_dir(trained_run.path)
+    result, folder = transfer(run, ["proc:4:100", "panda"], 1, finetune_steps=100)
+    assert [z.category for z in result.zero_shot] == ["train", "extrapolate"]
+    assert {(c.robot, c.condition) for c in result.curves} == {
+        ("proc:4:100", "finetuned"),
+        ("proc:4:100", "scratch"),
+    }
+    assert all(c.steps[-1] >= 100 for c in result.curves)  # RLlib samples whole iterations
+    assert (folder / "transfer.json").is_file() and (folder / "heatmap.png").is_file()
 
 
 @pytest.mark.slow
