@@ -15,8 +15,10 @@ class NetworkConfig:
     ``kind`` picks the architecture: ``deepwe`` (weights generated from the joint descriptors),
     ``mlp`` (a flat baseline with ``max_joints`` baked in) or ``transformer`` (a token-per-joint
     baseline). ``trunk`` only matters for ``deepwe``; the ``attn_*`` sizes serve the transformer
-    baseline and the deepwe attention trunk. ``use_depth`` builds the depth-image encoder; the
-    observation must then carry ``depth`` or the depth stream contributes nothing.
+    baseline and the deepwe attention trunk. ``joint_code`` is the width of each joint's
+    generated input code (its input weights are that code times a shared basis, see
+    ``GeneratedWeights``). ``use_depth`` builds the depth-image encoder; the observation must
+    then carry ``depth`` or the depth stream contributes nothing.
     """
 
     kind: str = "deepwe"
@@ -24,6 +26,7 @@ class NetworkConfig:
     depth: int = 2
     desc_embed: int = 64
     hyper_hidden: int = 128
+    joint_code: int = 64
     stem_width: int = 64
     trunk: str = "film"
     attn_layers: int = 3
@@ -43,6 +46,7 @@ class NetworkConfig:
             "depth",
             "desc_embed",
             "hyper_hidden",
+            "joint_code",
             "stem_width",
             "attn_layers",
             "attn_heads",

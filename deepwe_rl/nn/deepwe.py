@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import NamedTuple, cast
 
 import torch
 from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_STATE_DIM
+from deepwe_rl.nn.attention_trunk import AttentionTrunk, AttentionWeights
 from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.film_trunk import FilmTrunk, FilmWeights
 from deepwe_rl.nn.frozen import FrozenNet, freeze
 from deepwe_rl.nn.grouping import (
     MorphologyGroups,
-    RobotLayout,
     from_grid,
     group_rows,
     morphology_rows,
@@ -21,12 +22,22 @@ from deepwe_rl.nn.grouping import (
     to_grid,
 )
 from deepwe_rl.nn.hypernetwork import MorphologyEncoder, WeightGenerator
-from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, scaled_head
+from deepwe_rl.nn.layers import POLICY_HEAD_GAIN
 from deepwe_rl.nn.observation import Obs, joint_count, joint_inputs, joint_present
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 from deepwe_rl.nn.stems import StreamInputs, StreamStems
-from deepwe_rl.nn.trunks import AttentionTrunk, AttentionWeights, FilmTrunk, FilmWeights
 from deepwe_rl.nn.weight_cache import GeneratedWeightCache
+
+
+class DeepWeInputs(NamedTuple):
+    """What a DeepWe network reads from an observation batch before its layers: the joint mask
+    ``present`` (B, J), the robot ``groups`` and, without an action, the joint rows
+    ``joints`` and the stream inputs ``streams`` (None when not needed or not read yet)."""
+
+    present: Tensor
+    groups: MorphologyGroups
+    joints: Tensor | None
+    streams: StreamInputs | None
 
 
 class DeepWeNet(SlotNet):
@@ -35,8 +46,9 @@ class DeepWeNet(SlotNet):
     Per distinct robot in a batch, the descriptor encoder and the hypernetwork generate each
     joint's input weights (its state row, plus its action for Q critics, into the trunk) and,
     for policies, its output weights (trunk features to the joint's mean and log-std); the
-    trunk is conditioned on the robot embedding. Stream stems, the trunk, the gripper head and
-    the value head are shared plain layers. Nothing depends on the number of joint slots.
+    trunk is conditioned on the robot embedding. Stream stems, the trunk and ``heads`` (the
+    gripper's slot outputs, then the value) are shared plain layers. Nothing depends on the
+    number of joint slots.
 
     With ``cache_weights`` the generated weights are kept across no-grad calls (see
     ``GeneratedWeightCache``), and a no-grad call on a single-robot batch runs that robot's
@@ -66,15 +78,16 @@ class DeepWeNet(SlotNet):
             cfg.desc_embed,
             cfg.hyper_hidden,
             JOINT_STATE_DIM + int(action_input),
-            self.trunk.in_width,
+            cfg.joint_code,
             features,
             slot_outputs,
             POLICY_HEAD_GAIN,
         )
-        self.gripper_head = (
-            scaled_head(features, slot_outputs, POLICY_HEAD_GAIN) if slot_outputs else None
-        )
-        self.value = nn.Linear(features, 1) if has_value else None
+        # Output layers shared by all robots: the gripper's slot outputs, then the value.
+        self.heads = nn.Linear(features, slot_outputs + int(has_value))
+        with torch.no_grad():
+            self.heads.weight[:slot_outputs].mul_(POLICY_HEAD_GAIN)
+            self.heads.bias[:slot_outputs].zero_()
         self.cache = (
             GeneratedWeightCache(self.generate, list(self.parameters())) if cache_weights else None
         )
@@ -86,18 +99,12 @@ class DeepWeNet(SlotNet):
         e, m = self.morphology(desc, mask, gripper)
         return self.trunk.prepare(self.generator(e, m, mask))
 
-    def generated(
-        self, groups: MorphologyGroups
-    ) -> tuple[FilmWeights | AttentionWeights, RobotLayout | None]:
-        """Weights for the distinct robots of a batch and the batch's robot layout (None for a
-        single-robot batch)."""
+    def weights(self, groups: MorphologyGroups) -> FilmWeights | AttentionWeights:
+        """Weights for the distinct robots of a batch: from the cache without gradients,
+        generated afresh with them."""
         if self.cache is not None and not torch.is_grad_enabled():
-            weights = self.cache.lookup(groups.rows)
-        else:
-            weights = self.generate(groups.rows)
-        if groups.inverse is None:
-            return weights, None
-        return weights, robot_layout(groups.inverse, groups.rows.shape[0])
+            return self.cache.lookup(groups.rows)
+        return self.generate(groups.rows)
 
     def freeze(self, obs: Obs) -> FrozenNet:
         """This network with the generated weights of ``obs``'s first robot folded in (FiLM
@@ -115,33 +122,93 @@ class DeepWeNet(SlotNet):
         )
         out = frozen(obs)
         slots = frozen.slots(out, joint_count(obs)) if self.slot_outputs else None
-        return SlotOutput(slots, out[:, -1] if self.value is not None else None)
+        return SlotOutput(slots, out[:, -1] if self.has_value else None)
 
-    def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
-        groups = group_rows(morphology_rows(obs))
-        if (
+    def read(self, obs: Obs) -> DeepWeInputs:
+        """The batch's joint mask, robot groups and, unless this network would take its
+        single-robot no-grad fast path, its joint and stream inputs (no action)."""
+        present = joint_present(obs)
+        groups = group_rows(morphology_rows(obs, present))
+        if self._folds(groups):
+            return DeepWeInputs(present, groups, None, None)
+        return DeepWeInputs(
+            present, groups, joint_inputs(obs, None, present), self.stems.inputs(obs)
+        )
+
+    def _folds(self, groups: MorphologyGroups) -> bool:
+        """Whether a call on a batch of ``groups`` runs the robot's cached ``FrozenNet``."""
+        return (
             self.foldable
             and self.cache is not None
             and groups.inverse is None
-            and (not torch.is_grad_enabled())
-        ):
+            and not torch.is_grad_enabled()
+        )
+
+    def forward(
+        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+    ) -> SlotOutput:
+        inputs = read if isinstance(read, DeepWeInputs) and action is None else None
+        if inputs is None:
+            present = joint_present(obs)
+            inputs = DeepWeInputs(present, group_rows(morphology_rows(obs, present)), None, None)
+        present, groups = inputs.present, inputs.groups
+        if self.cache is not None and self._folds(groups):
             return self._frozen_forward(obs, groups, self.cache)
-        weights, layout = self.generated(groups)
-        stream_inputs = self.stems.inputs(obs, action)
+        weights = self.weights(groups)
+        joints = inputs.joints
+        if joints is None:
+            joints = joint_inputs(obs, action, present)
+        stream_inputs = inputs.streams
+        if stream_inputs is None:
+            stream_inputs = self.stems.inputs(obs, action)
+        if isinstance(self.trunk, FilmTrunk):
+            out = self.trunk(
+                joints,
+                present.to(joints.dtype),
+                self.stems(stream_inputs).flatten(1),
+                groups.inverse,
+                cast(FilmWeights, weights),
+                self.heads,
+            )
+            return self._split(out, joints.shape[1])
+        return self._attention_forward(
+            joints, present, stream_inputs, groups, cast(AttentionWeights, weights)
+        )
+
+    def _split(self, out: Tensor, joints: int) -> SlotOutput:
+        """``SlotOutput`` from each sample's per-joint outputs (J * k, none without per-joint
+        outputs), gripper outputs (k) and value (0 or 1) side by side."""
+        value = out[..., -1] if self.has_value else None
+        if not self.slot_outputs:
+            return SlotOutput(None, value)
+        k = self.slot_outputs
+        return SlotOutput(out[..., : (joints + 1) * k].unflatten(-1, (joints + 1, k)), value)
+
+    def _attention_forward(
+        self,
+        joints: Tensor,
+        present: Tensor,
+        stream_inputs: StreamInputs,
+        groups: MorphologyGroups,
+        weights: AttentionWeights,
+    ) -> SlotOutput:
+        trunk = cast(AttentionTrunk, self.trunk)
+        layout = (
+            None if groups.inverse is None else robot_layout(groups.inverse, groups.rows.shape[0])
+        )
         stream_grid = StreamInputs(
             *(None if t is None else to_grid(t, layout).flatten(0, 1) for t in stream_inputs)
         )
-        joints = to_grid(joint_inputs(obs, action), layout)
+        joints = to_grid(joints, layout)
         u, w = joints.shape[:2]
-        joint_out, features = self.trunk(
+        joint_out, features = trunk(
             joints,
-            to_grid(joint_present(obs), layout),
+            to_grid(present, layout),
             self.stems(stream_grid),
             stream_grid.present.view(u, w, -1),
             weights,
         )
-        value = None if self.value is None else from_grid(self.value(features)[..., 0], layout)
-        if joint_out is None or self.gripper_head is None:
-            return SlotOutput(None, value)
-        gripper = self.gripper_head(features).unsqueeze(2)
-        return SlotOutput(from_grid(torch.cat([joint_out, gripper], dim=2), layout), value)
+        heads = self.heads(features)
+        if joint_out is not None:
+            heads = torch.cat([joint_out.flatten(2), heads], dim=2)
+        return self._split(from_grid(heads, layout), joints.shape[2])

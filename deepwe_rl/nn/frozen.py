@@ -1,11 +1,11 @@
 """A DeepWe network with one robot's generated weights folded into plain matrices.
 
 For a fixed robot the generated weights are constants, so they fold into ordinary layers: the
-joint input weights (with the 1/sqrt(joints) input scale) and the stream weights form one
-first layer, FiLM scale and shift fold into each layer's weight and bias, and the per-joint
-output layers, the gripper head and the value head form one output layer. What remains is the
-stream encoders and a handful of matrix products. Used for export and for the cached
-single-robot fast path.
+joint input weights (codes times the basis, with the 1/sqrt(joints) input scale) and the
+stream weights form one first layer, into whose weight and bias the FiLM scale and shift fold,
+and the per-joint output layers, the gripper head and the value head form one output layer.
+What remains is the stream encoders and a handful of matrix products. Used for export and for
+the cached single-robot fast path.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_STATE_DIM
+from deepwe_rl.nn.film_trunk import FilmTrunk, FilmWeights, joint_scale
 from deepwe_rl.nn.grouping import split_rows
 from deepwe_rl.nn.observation import Obs
 from deepwe_rl.nn.stems import DepthEncoder, StreamReader, encode_streams
-from deepwe_rl.nn.trunks import FilmTrunk, FilmWeights
 
 if TYPE_CHECKING:
     from deepwe_rl.nn.deepwe import DeepWeNet
@@ -30,7 +30,7 @@ Meta = dict[str, int]
 ``outputs`` (numbers per action slot, 0 for none), ``value`` (0/1), ``stem_width`` and
 ``depth`` (0/1: has the depth encoder)."""
 
-_BUFFERS = ("stem_w", "stem_b", "first_w", "first_b", "rest_w", "rest_b", "head_w", "head_b")
+_BUFFERS = ("stem_w", "first_w", "first_b", "rest_w", "rest_b", "head_w", "head_b")
 
 
 class FrozenNet(nn.Module):
@@ -60,7 +60,7 @@ class FrozenNet(nn.Module):
         batch = obs["joint_state"].shape[0]
         state = obs["joint_state"][:, : self.meta["joints"]].reshape(batch, -1)
         inputs = self.reader(obs)
-        streams = encode_streams(inputs, self.stem_w, self.stem_b, self.depth).flatten(1)
+        streams = encode_streams(inputs, self.stem_w, self.depth).flatten(1)
         h = F.relu(torch.addmm(self.first_b, torch.cat([state, streams], dim=1), self.first_w))
         for w, b in zip(self.rest_w, self.rest_b, strict=True):
             h = F.relu(torch.addmm(b, h, w))
@@ -87,43 +87,43 @@ def freeze(net: DeepWeNet, rows: Tensor, weights: FilmWeights) -> FrozenNet:
         raise TypeError("Q critics cannot be frozen: they read an action")
     _, mask, has_gripper = split_rows(rows)
     joints, slots = int(mask.sum().item()), mask.shape[1]
-    scale, shift = weights.scale[0], weights.shift[0]
-    w_joint = weights.w_in[0, : joints * JOINT_STATE_DIM] / max(joints, 1) ** 0.5
-    first_w = torch.cat([w_joint, trunk.streams.weight.t()]) * scale[0]
-    rest = list(trunk.layers)
+    scale, shift = weights.film[0].chunk(2)
+    # Joint j's input weights are its code's input rows times the basis (scaled by
+    # 1/sqrt(joints)), its bias its code's last row times the basis.
+    code = weights.code[0].view(slots, JOINT_STATE_DIM + 1, -1)[:joints] @ trunk.basis
+    w_joint = code[:, :-1].flatten(0, 1) * joint_scale(mask)
+    stream_w = trunk.streams.weight.t()
+    first_b = code[:, -1].sum(0) + trunk.streams.bias
     width = trunk.width
-    stem_w, stem_b = stems.fused()
+    layers = list(trunk.layers)
     state = {
-        "stem_w": stem_w,
-        "stem_b": stem_b,
-        "first_w": first_w,
-        "first_b": (weights.b_in[0] + trunk.streams.bias) * scale[0] + shift[0],
-        "rest_w": torch.stack([layer.weight.t() * scale[i] for i, layer in enumerate(rest, 1)])
-        if rest
-        else first_w.new_zeros(0, width, width),
-        "rest_b": torch.stack([layer.bias * scale[i] + shift[i] for i, layer in enumerate(rest, 1)])
-        if rest
-        else first_w.new_zeros(0, width),
+        "stem_w": stems.fused(),
+        "first_w": torch.cat([w_joint, stream_w]) * scale,
+        "first_b": first_b * scale + shift,
+        "rest_w": torch.stack([layer.weight.t() for layer in layers])
+        if layers
+        else first_b.new_zeros(0, width, width),
+        "rest_b": torch.stack([layer.bias for layer in layers])
+        if layers
+        else first_b.new_zeros(0, width),
     }
-    columns_w, columns_b = [], []
-    outputs = 0
-    if weights.w_out is not None and weights.b_out is not None and net.gripper_head is not None:
-        outputs = net.slot_outputs
-        gripper = float(has_gripper.item())
-        columns_w += [weights.w_out[0], net.gripper_head.weight.t() * gripper]
-        columns_b += [weights.b_out[0], net.gripper_head.bias * gripper]
-    if net.value is not None:
-        columns_w.append(net.value.weight.t())
-        columns_b.append(net.value.bias)
-    state["head_w"] = torch.cat(columns_w, dim=1)
-    state["head_b"] = torch.cat(columns_b)
+    # The output layer: the per-joint generated rows, the gripper head's (zeroed for a robot
+    # without a gripper) and the value head's.
+    k = net.slot_outputs
+    heads = torch.cat([net.heads.weight, net.heads.bias.unsqueeze(1)], dim=1)
+    head_rows = [heads[:k] * has_gripper.view(1, 1), heads[k:]]
+    if weights.out is not None:
+        head_rows.insert(0, weights.out[0])
+    head = torch.cat(head_rows)
+    state["head_w"] = head[:, :-1].t()
+    state["head_b"] = head[:, -1]
     if stems.depth is not None:
         state.update({f"depth.{k}": v for k, v in stems.depth.state_dict().items()})
     meta = {
         "joints": joints,
         "slots": slots,
-        "outputs": outputs,
-        "value": int(net.value is not None),
+        "outputs": k if weights.out is not None else 0,
+        "value": int(net.has_value),
         "stem_width": stems.width,
         "depth": int(stems.depth is not None),
     }

@@ -7,6 +7,7 @@ equal rows are the same robot at the same padding.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -29,10 +30,12 @@ class MorphologyGroups(NamedTuple):
     inverse: Tensor | None
 
 
-def morphology_rows(obs: Obs) -> Tensor:
+def morphology_rows(obs: Obs, present: Tensor | None = None) -> Tensor:
     """One row per sample ``(B, J * (JOINT_DESC_DIM + 1) + 1)``: the cleaned descriptors, the
-    joint mask and the has-gripper flag."""
-    present = joint_present(obs)
+    joint mask and the has-gripper flag. ``present`` is ``joint_present(obs)`` if already
+    known."""
+    if present is None:
+        present = joint_present(obs)
     desc = masked_rows(obs["joint_desc"], present).flatten(1)
     gripper = (obs["stream_mask"][:, GRIPPER : GRIPPER + 1] > 0.5).to(desc.dtype)
     return torch.cat([desc, present.to(desc.dtype), gripper], dim=1)
@@ -46,6 +49,13 @@ def split_rows(rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return desc, rows[:, -joints - 1 : -1], rows[:, -1:]
 
 
+@functools.cache
+def _probe(width: int, device: torch.device) -> Tensor:
+    """Irregular float64 weights in [0.5, 1.5) that project a row to its grouping key."""
+    probe = torch.arange(width, dtype=torch.float64, device=device)
+    return probe.mul_(_GOLDEN).frac_().add_(0.5)
+
+
 def group_rows(rows: Tensor) -> MorphologyGroups:
     """Group equal rows of ``rows`` (B, R).
 
@@ -56,8 +66,7 @@ def group_rows(rows: Tensor) -> MorphologyGroups:
     """
     if rows.shape[0] == 1:
         return MorphologyGroups(rows, None)
-    probe = torch.arange(rows.shape[1], dtype=torch.float64, device=rows.device)
-    keys = rows.double() @ probe.mul_(_GOLDEN).frac_().add_(0.5)
+    keys = rows.double() @ _probe(rows.shape[1], rows.device)
     unique_keys, inverse = torch.unique(keys, return_inverse=True)
     count = unique_keys.shape[0]
     if count == 1 and bool((rows == rows[:1]).all()):

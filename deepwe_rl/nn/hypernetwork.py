@@ -1,7 +1,8 @@
 """The hypernetwork: from a robot's joint descriptors to that robot's per-joint weights.
 
 Everything here runs once per distinct robot, never per sample, and depends only on the static
-descriptors and the has-gripper flag.
+descriptors and the has-gripper flag. Per-joint tensors are kept two-dimensional, one row per
+(robot, joint) pair (row u * J + j), so that every layer is a single matrix product.
 """
 
 from __future__ import annotations
@@ -10,61 +11,75 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_DESC_DIM
-from deepwe_rl.nn.layers import mlp
 
 
 class GeneratedWeights(NamedTuple):
-    """Per-joint weights for U robots padded to J joints; rows of padded joints are zero.
+    """Per-joint generated weights for U robots padded to J joints, one row per (robot, joint)
+    pair; padded joints' rows are zero.
 
-    ``w_in`` (U, J, S, W) and ``b_in`` (U, J, W) map a joint's S input entries into the trunk's
-    width W. ``w_out`` (U, J, k, F) and ``b_out`` (U, J, k) map trunk features of width F to the
-    joint's k outputs (None when the network has no per-joint outputs). ``morphology`` (U, E) is
-    the robot embedding.
+    ``code`` (U * J, (S + 1) * C): each joint's input code, S rows of width C (one per input
+    entry) and a bias row. Joint j's input weights are ``code_j[:S] @ basis`` and its bias
+    ``code_j[S] @ basis``, with ``basis`` (C, W) a learned matrix shared by all joints that the
+    trunk owns. ``out`` (U * J, k * (F + 1)): each joint's output layer, k rows of F weights
+    (reading trunk features of width F) and a bias, or None when the network has no per-joint
+    outputs. ``morphology`` (U, E) is the robot embedding.
     """
 
-    w_in: Tensor
-    b_in: Tensor
-    w_out: Tensor | None
-    b_out: Tensor | None
+    code: Tensor
+    out: Tensor | None
     morphology: Tensor
 
 
 class MorphologyEncoder(nn.Module):
-    """Per-joint descriptor embeddings ``e_j`` and the robot embedding ``m``: the masked mean of
-    ``e_j`` over real joints with the has-gripper flag, through a small MLP."""
+    """Per-joint descriptor embeddings ``e_j`` (one ReLU layer over the descriptor) and the
+    robot embedding ``m`` (one ReLU layer over the masked mean of ``e_j`` over real joints and
+    the has-gripper flag).
+
+    Both are read only by linear maps (the generator's first layer, FiLM, the attention
+    trunk's robot token), so a linear output layer on either would add parameters and kernels
+    but nothing those maps cannot express.
+    """
 
     def __init__(self, embed: int) -> None:
         super().__init__()
-        self.joint = mlp([JOINT_DESC_DIM, embed, embed], final_activation=False)
-        self.robot = mlp([embed + 1, embed, embed], final_activation=False)
+        self.joint = nn.Linear(JOINT_DESC_DIM, embed)
+        self.robot = nn.Linear(embed + 1, embed)
 
     def forward(self, desc: Tensor, joint_mask: Tensor, gripper: Tensor) -> tuple[Tensor, Tensor]:
-        """``desc`` (U, J, D), ``joint_mask`` (U, J), ``gripper`` (U, 1) -> ``e`` (U, J, E) and
-        ``m`` (U, E)."""
-        e = self.joint(desc)
-        # desc is already clean (padding rows zero), so e is finite and a product masks exactly.
-        total = (e * joint_mask.unsqueeze(-1)).sum(1)
-        mean = total / joint_mask.sum(1, keepdim=True).clamp(min=1.0)
-        return e, self.robot(torch.cat([mean, gripper], dim=1))
+        """``desc`` (U, J, D), ``joint_mask`` (U, J), ``gripper`` (U, 1) -> ``e`` (U * J, E)
+        and ``m`` (U, E)."""
+        u, j = joint_mask.shape
+        e = F.relu(self.joint(desc.reshape(u * j, -1)))
+        # Padded rows of e are finite (desc is clean there), so zero weights mask them exactly.
+        weights = joint_mask / joint_mask.sum(1, keepdim=True).clamp(min=1.0)
+        mean = torch.bmm(weights.unsqueeze(1), e.view(u, j, -1)).view(u, -1)
+        return e, F.relu(self.robot(torch.cat([mean, gripper], dim=1)))
 
 
 class WeightGenerator(nn.Module):
-    """Maps ``[e_j, m]`` to joint j's input weights (``inputs`` x ``in_width`` plus a bias) and,
-    when ``outputs`` > 0, its output weights (``out_fan_in`` x ``outputs`` plus a bias).
+    """Maps ``[e_j, m]`` to joint j's input code (``inputs`` + 1 rows of width ``code``: one
+    per input entry and one for the bias) and, when ``outputs`` > 0, its output layer
+    (``outputs`` rows of ``out_fan_in`` weights and a bias).
 
-    The last layer is initialised so the generated weights start at the scale of a freshly
-    initialised linear layer: input weights with variance 1 / ``inputs`` per joint, output
-    weights ``out_gain`` / sqrt(``out_fan_in``), biases zero. The hidden layer is layer-normed,
-    so that scale holds whatever the descriptors look like. The last layer has no bias and
-    padded joints' hidden rows are zeroed, so their generated weights are exactly zero.
+    Input weights are generated as a code times a shared basis (``GeneratedWeights``) rather
+    than whole: the generator then has ``(inputs + 1) * code`` outputs for them instead of
+    ``(inputs + 1) * width``, and the trunk applies all joints' weights in one small product.
+    The output layers are initialised so that, with a basis of entries of variance
+    1 / ``code``, input weights start with variance 1 / ``inputs`` per joint, output weights at
+    ``out_gain`` / sqrt(``out_fan_in``) and all biases at zero. The hidden layer is
+    layer-normed, so that scale holds whatever the descriptors look like. The output layers
+    have no bias and padded joints' hidden rows are zeroed, so their generated weights are
+    exactly zero.
 
-    The last layer's output is multiplied by 1 / ``hidden``: for one robot its ReLU features are
-    fixed, so an Adam step of size lr on every head weight would otherwise move each generated
-    weight by about lr x ``hidden`` / 2, a hundred times what the same step does to a plain
-    layer. With the multiplier a generated weight moves like an ordinary one.
+    The output layers' outputs are multiplied by 1 / ``hidden`` (``multiplier``): for one
+    robot their ReLU inputs are fixed, so an Adam step of size lr on every output-layer weight
+    would otherwise move each generated entry by about lr x ``hidden`` / 2, a hundred times
+    what the same step does to a plain layer. With the multiplier a generated entry moves like
+    an ordinary weight.
     """
 
     def __init__(
@@ -72,55 +87,55 @@ class WeightGenerator(nn.Module):
         embed: int,
         hidden: int,
         inputs: int,
-        in_width: int,
+        code: int,
         out_fan_in: int,
         outputs: int,
         out_gain: float,
     ) -> None:
         super().__init__()
-        self.inputs, self.in_width = inputs, in_width
-        self.out_fan_in, self.outputs = out_fan_in, outputs
         self.body = nn.Sequential(nn.Linear(2 * embed, hidden), nn.LayerNorm(hidden), nn.ReLU())
-        sizes = [inputs * in_width, in_width, out_fan_in * outputs, outputs]
-        self.head = nn.Linear(hidden, sum(sizes), bias=False)
+        self.code_head = nn.Linear(hidden, (inputs + 1) * code, bias=False)
+        self.out_head = (
+            nn.Linear(hidden, outputs * (out_fan_in + 1), bias=False) if outputs else None
+        )
         self.multiplier = 1.0 / hidden
         # A layer-normed ReLU feature has mean square 1/2, so a weight of std
         # sqrt(2 / hidden) * target gives generated entries of std ~ target.
         unit = math.sqrt(2.0 / hidden) / self.multiplier
-        targets = [1.0 / math.sqrt(inputs), 0.0, out_gain / math.sqrt(out_fan_in), 0.0]
         with torch.no_grad():
-            for block, target in zip(self.head.weight.split(sizes), targets, strict=True):
-                block.normal_(0.0, unit * target)
-        self.sizes = sizes
+            code_rows = self.code_head.weight.view(inputs + 1, code, hidden)
+            code_rows[:inputs].normal_(0.0, unit / math.sqrt(inputs))
+            code_rows[inputs].zero_()
+            if self.out_head is not None:
+                out_rows = self.out_head.weight.view(outputs, out_fan_in + 1, hidden)
+                out_rows[:, :out_fan_in].normal_(0.0, unit * out_gain / math.sqrt(out_fan_in))
+                out_rows[:, out_fan_in].zero_()
 
     def forward(self, e: Tensor, m: Tensor, joint_mask: Tensor) -> GeneratedWeights:
-        """``e`` (U, J, E), ``m`` (U, E), ``joint_mask`` (U, J) -> the generated weights."""
-        u, j = joint_mask.shape
-        z = self.body(torch.cat([e, m.unsqueeze(1).expand(-1, j, -1)], dim=-1))
-        raw = self.head(z * joint_mask.unsqueeze(-1)) * self.multiplier
-        w_in, b_in, w_out, b_out = raw.split(self.sizes, dim=-1)
-        w_in = w_in.reshape(u, j, self.inputs, self.in_width)
-        if self.outputs:
-            return GeneratedWeights(
-                w_in, b_in, w_out.reshape(u, j, self.outputs, self.out_fan_in), b_out, m
-            )
-        return GeneratedWeights(w_in, b_in, None, None, m)
+        """``e`` (U * J, E), ``m`` (U, E), ``joint_mask`` (U, J) -> the generated weights."""
+        z = self.body(torch.cat([e, m.repeat_interleave(joint_mask.shape[1], dim=0)], dim=1))
+        # Scaling the output layers' input by the multiplier equals scaling their output, on
+        # fewer numbers; the same product zeroes padded joints.
+        z = z * (joint_mask.reshape(-1, 1) * self.multiplier)
+        out = None if self.out_head is None else self.out_head(z)
+        return GeneratedWeights(self.code_head(z), out, m)
 
 
 class FilmGenerator(nn.Module):
-    """Per-layer FiLM scale and shift ``(U, layers, width)``: a linear map of the robot
-    embedding ``m``. Starts close to the identity (scale 1, shift 0); its output carries the
-    same 1 / fan-in multiplier as ``WeightGenerator``'s, for the same reason."""
+    """FiLM scale and shift of one trunk layer: a linear map of the robot embedding ``m`` to
+    ``(U, 2 * width)``, the scale first, plus the identity (scale 1, shift 0). It starts close
+    to the identity; the map's output carries the same 1 / fan-in multiplier as
+    ``WeightGenerator``'s, for the same reason. It has no bias: a constant scale or shift is
+    already expressible by the modulated layer's own weights and bias."""
 
-    def __init__(self, embed: int, layers: int, width: int) -> None:
+    def __init__(self, embed: int, width: int) -> None:
         super().__init__()
-        self.layers, self.width = layers, width
-        self.linear = nn.Linear(embed, 2 * layers * width)
+        self.linear = nn.Linear(embed, 2 * width, bias=False)
         self.multiplier = 1.0 / embed
         with torch.no_grad():
             self.linear.weight.mul_(0.01 / self.multiplier)
-            self.linear.bias.zero_()
+        identity = torch.cat([torch.ones(width), torch.zeros(width)])
+        self.register_buffer("identity", identity, persistent=False)
 
-    def forward(self, m: Tensor) -> tuple[Tensor, Tensor]:
-        out = (self.linear(m) * self.multiplier).view(m.shape[0], 2, self.layers, self.width)
-        return out[:, 0] + 1.0, out[:, 1]
+    def forward(self, m: Tensor) -> Tensor:
+        return torch.addmm(self.identity, m, self.linear.weight.t(), alpha=self.multiplier)

@@ -101,7 +101,9 @@ class MLPNet(SlotNet):
             parts.append(torch.where(action_mask(obs) > 0.5, action, action.new_zeros(())))
         return torch.cat(parts, dim=1)
 
-    def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
+    def forward(
+        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+    ) -> SlotOutput:
         h = self.body(self.flatten(obs, action))
         value = None if self.value is None else self.value(h).squeeze(-1)
         if self.slots is None:

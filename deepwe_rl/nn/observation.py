@@ -55,14 +55,14 @@ def goal_input(obs: Obs) -> Tensor:
     return torch.cat([desired, desired - obs["achieved_goal"]], dim=1)
 
 
-def joint_inputs(obs: Obs, action: Tensor | None) -> Tensor:
+def joint_inputs(obs: Obs, action: Tensor | None, present: Tensor | None = None) -> Tensor:
     """Per-joint input rows ``(B, J, JOINT_STATE_DIM (+1))``: the joint state, with the
     joint's own action command appended when ``action`` (B, J + 1) is given. Padded rows
-    are zero."""
+    are zero. ``present`` is ``joint_present(obs)`` if already known."""
     rows = obs["joint_state"]
     if action is not None:
         rows = torch.cat([rows, action[:, : rows.shape[1], None]], dim=2)
-    return masked_rows(rows, joint_present(obs))
+    return masked_rows(rows, joint_present(obs) if present is None else present)
 
 
 def gripper_input(obs: Obs, action: Tensor | None) -> Tensor:

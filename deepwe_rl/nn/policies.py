@@ -87,11 +87,13 @@ class ActorCritic(nn.Module):
         self.bounds = (log_std_min, log_std_max)
 
     def forward(self, obs: Obs) -> PolicyOutput:
-        out = self.net(obs)
+        read = None if self.value_net is None else self.net.read(obs)
+        out = self.net(obs, read=read)
         policy = _policy(self.net, out.slots, obs, self.bounds)
         if self.value_net is None:
             return PolicyOutput(*policy, _value(self.net, out.value))
-        return PolicyOutput(*policy, _value(self.value_net, self.value_net(obs).value))
+        value = self.value_net(obs, read=read).value
+        return PolicyOutput(*policy, _value(self.value_net, value))
 
 
 class QCritic(nn.Module):

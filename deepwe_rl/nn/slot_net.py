@@ -30,7 +30,15 @@ class SlotNet(nn.Module, metaclass=ABCMeta):
         self.has_value = has_value
         self.action_input = action_input
 
+    def read(self, obs: Obs) -> object | None:
+        """What this network reads from ``obs`` before its own layers, for another network of
+        the same kind and inputs to reuse on the same batch (``ActorCritic`` passes it to
+        both its networks); None when nothing is worth sharing."""
+        return None
+
     @abstractmethod
-    def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
+    def forward(
+        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+    ) -> SlotOutput:
         """``action`` (B, J + 1) must be given exactly when the net was built with
-        ``action_input``."""
+        ``action_input``; ``read`` is this kind of network's ``read(obs)`` or None."""

@@ -1,13 +1,15 @@
 """Encoders for the sensor streams (end effector, gripper, object, goal and depth image).
 
 The stems are shared by every robot. A robot without a stream gets an exact zero in that
-stream's slot: the stream's input is replaced by zeros via ``torch.where`` (so neither the
-output nor any gradient sees the missing stream's contents) and its encoding, then finite, is
-multiplied by zero.
+stream's slot: the stream's input, including the presence flag through which its encoder
+reads its bias, is replaced by zeros via ``torch.where`` (so neither the output nor any
+gradient sees the missing stream's contents), which makes the encoder's pre-activation exactly
+zero.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -32,7 +34,10 @@ from deepwe_rl.nn.observation import (
 )
 
 VECTOR_STREAMS = ("ee", "gripper", "object", "goal")
-"""The vector streams, in the order of the stems' output slots; depth (if built) comes last."""
+"""The vector streams, in the order of the stems' output slots; depth (if built) comes last.
+This is also their order in the observation's stream mask, whose first columns the stems read
+as presence flags."""
+assert [STREAM_INDEX[s] for s in VECTOR_STREAMS] + [DEPTH] == list(range(len(VECTOR_STREAMS) + 1))
 
 
 class DepthEncoder(nn.Module):
@@ -58,9 +63,10 @@ class DepthEncoder(nn.Module):
 
 
 class StreamInputs(NamedTuple):
-    """What the stems read, one row per sample: ``vector`` (R, sum of input dims) the vector
-    streams side by side, ``present`` (R, count) which streams exist, ``depth``
-    (R, *DEPTH_SHAPE) the depth image or None. Absent streams' entries are zero."""
+    """What the stems read, one row per sample: ``vector`` (R, sum of input dims + vector
+    streams) the vector streams side by side followed by each vector stream's presence (0/1),
+    ``present`` (R, count) which streams exist, ``depth`` (R, *DEPTH_SHAPE) the depth image or
+    None. Absent streams' entries are zero."""
 
     vector: Tensor
     present: Tensor
@@ -76,9 +82,9 @@ class StreamReader(nn.Module):
         super().__init__()
         self.use_depth = use_depth
         self.in_dims = [EE_DIM, GRIPPER_DIM + int(gripper_action), OBJECT_DIM, 2 * GOAL_DIM]
-        streams = [STREAM_INDEX[s] for s in VECTOR_STREAMS] + ([DEPTH] if use_depth else [])
-        self.register_buffer("streams", torch.tensor(streams), persistent=False)
+        self.count = len(VECTOR_STREAMS) + int(use_depth)
         columns = [i for i, d in enumerate(self.in_dims) for _ in range(d)]
+        columns += list(range(len(VECTOR_STREAMS)))
         self.register_buffer("column_stream", torch.tensor(columns), persistent=False)
 
     def forward(self, obs: Obs, action: Tensor | None = None) -> StreamInputs:
@@ -87,11 +93,13 @@ class StreamReader(nn.Module):
                 "the observation has a depth image but the network was built "
                 "without a depth encoder; set NetworkConfig.use_depth=True"
             )
-        present = stream_present(obs).index_select(1, self.streams)
+        present = stream_present(obs)[:, : self.count]
         if self.use_depth and "depth" not in obs:
+            present = present.clone()
             present[:, -1] = False
-        x = torch.cat([obs["ee"], gripper_input(obs, action), obs["object"], goal_input(obs)], 1)
-        x = torch.where(present.index_select(1, self.column_stream), x, x.new_zeros(()))
+        flags = present[:, : len(VECTOR_STREAMS)].to(obs["ee"].dtype)
+        parts = [obs["ee"], gripper_input(obs, action), obs["object"], goal_input(obs), flags]
+        x = torch.where(present.index_select(1, self.column_stream), torch.cat(parts, 1), 0.0)
         depth = None
         if self.use_depth:
             image = obs.get("depth")
@@ -101,19 +109,19 @@ class StreamReader(nn.Module):
         return StreamInputs(x, present, depth)
 
 
-def encode_streams(
-    inputs: StreamInputs, weight: Tensor, bias: Tensor, depth: DepthEncoder | None
-) -> Tensor:
+def encode_streams(inputs: StreamInputs, weight: Tensor, depth: DepthEncoder | None) -> Tensor:
     """Stream encodings ``(R, count, width)``: the vector streams through the block-diagonal
-    layer ``weight`` (count * width, inputs) and ``bias`` with ReLU, the depth image through
-    ``depth``. Absent streams' encodings are zero."""
+    layer ``weight`` (vector streams * width, inputs + vector streams) with ReLU, whose last
+    columns (read by the presence flags) are each stream's bias, and the depth image through
+    ``depth``. Absent streams' encodings are zero: their inputs, presence flag included, are
+    zero, so their pre-activations are exactly zero."""
     x, present, image = inputs
-    h = F.relu(F.linear(x, weight, bias)).view(x.shape[0], len(VECTOR_STREAMS), -1)
+    h = F.relu(F.linear(x, weight), inplace=True).view(x.shape[0], len(VECTOR_STREAMS), -1)
     if depth is not None and image is not None:
-        h = torch.cat([h, depth(image).unsqueeze(1)], dim=1)
-    # Absent streams' inputs are already zero, so h is finite and a product with the 0/1
-    # presence zeroes their encodings exactly.
-    return h * present.unsqueeze(2).to(h.dtype)
+        # The depth image of an absent stream is zero but its encoding need not be.
+        encoded = depth(image) * present[:, -1:].to(h.dtype)
+        h = torch.cat([h, encoded.unsqueeze(1)], dim=1)
+    return h
 
 
 class StreamStems(nn.Module):
@@ -124,7 +132,8 @@ class StreamStems(nn.Module):
     the robot lacks. Each stream's encoder is a one-hidden-layer MLP whose output layer is
     that stream's block of the consuming network's next linear layer (the DeepWe trunk's
     first layer, or the transformer's stream-token projection), so no separate output layer
-    is spent here. The vector streams run as one block-diagonal product.
+    is spent here. The vector streams run as one block-diagonal product (``fused``), each
+    stream's bias in the column its presence flag reads.
     ``gripper_action`` widens the gripper encoder by one input: the gripper's action command,
     for Q critics.
     """
@@ -133,7 +142,24 @@ class StreamStems(nn.Module):
         super().__init__()
         self.width = width
         self.reader = StreamReader(gripper_action, use_depth)
-        self.layers = nn.ModuleList(nn.Linear(d, width) for d in self.reader.in_dims)
+        dims = self.reader.in_dims
+        inputs = sum(dims)
+        # Every stream's weights and bias side by side: row r holds hidden unit r of each
+        # stream, in that stream's columns.
+        self.weight = nn.Parameter(torch.empty(width, inputs + len(dims)))
+        block = torch.zeros(len(dims) * width, inputs + len(dims), dtype=torch.bool)
+        start = 0
+        with torch.no_grad():
+            for i, d in enumerate(dims):
+                rows = slice(i * width, (i + 1) * width)
+                block[rows, start : start + d] = True
+                block[rows, inputs + i] = True
+                # A plain Linear(d, width)'s init, weights and bias.
+                bound = 1.0 / math.sqrt(d)
+                self.weight[:, start : start + d].uniform_(-bound, bound)
+                self.weight[:, inputs + i].uniform_(-bound, bound)
+                start += d
+        self.register_buffer("block", block, persistent=False)
         self.depth = DepthEncoder(width) if use_depth else None
 
     @property
@@ -145,12 +171,10 @@ class StreamStems(nn.Module):
         """The stems' inputs from an observation batch (see ``StreamReader``)."""
         return self.reader(obs, action)
 
-    def fused(self) -> tuple[Tensor, Tensor]:
-        """The vector streams' layers as one block-diagonal weight ``(count * width, inputs)``
-        and bias."""
-        weight = torch.block_diag(*(layer.weight for layer in self.layers))
-        return weight, torch.cat([layer.bias for layer in self.layers])
+    def fused(self) -> Tensor:
+        """The vector streams' block-diagonal weight (see ``encode_streams``)."""
+        return self.weight.repeat(len(self.reader.in_dims), 1) * self.block
 
     def forward(self, inputs: StreamInputs) -> Tensor:
         """Stream encodings ``(R, count, width)``."""
-        return encode_streams(inputs, *self.fused(), self.depth)
+        return encode_streams(inputs, self.fused(), self.depth)

@@ -34,7 +34,9 @@ class TransformerNet(SlotNet):
             self.gripper_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
         self.value = nn.Linear(width, 1) if has_value else None
 
-    def forward(self, obs: Obs, action: Tensor | None = None) -> SlotOutput:
+    def forward(
+        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+    ) -> SlotOutput:
         joints = joint_present(obs)
         desc = masked_rows(obs["joint_desc"], joints)
         joint_tokens = self.joint_token(torch.cat([joint_inputs(obs, action), desc], dim=2))

@@ -1,0 +1,134 @@
+"""The FiLM trunk, DeepWe's default: an MLP whose first layer reads every joint through that
+joint's generated weights and is modulated by the robot embedding (FiLM), and whose output
+layer applies each joint's generated output weights.
+
+It runs on the batch as it comes, whatever robots it mixes, given which robot each sample is:
+FiLM vectors are gathered per sample, and generated matrices apply to all samples in one
+ordinary product, each sample's inputs placed in its robot's block of columns (or its outputs
+picked from its robot's block), so weights are never copied per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.hypernetwork import FilmGenerator, GeneratedWeights
+
+
+class FilmWeights(NamedTuple):
+    """The FiLM trunk's weights for U robots, ready to apply.
+
+    ``code`` (U, J * (S + 1), C): the joints' input codes, joint by joint, each joint's S input
+    rows followed by its bias row; ``out`` (U, J * k, F + 1): the per-joint output layers, one
+    row of weights and a bias per output (None without per-joint outputs); ``film``
+    (U, 2 * H): the first layer's FiLM scale and shift.
+    """
+
+    code: Tensor
+    out: Tensor | None
+    film: Tensor
+
+
+def joint_scale(joint_present: Tensor) -> Tensor:
+    """Factor 1/sqrt(real joints) ``(..., 1)`` from a 0/1 ``joint_present`` (..., J). Joint
+    inputs are scaled by it, so the first layer's sum over joints keeps its scale whatever the
+    joint count."""
+    return joint_present.sum(-1, keepdim=True).clamp(min=1.0).rsqrt()
+
+
+class FilmTrunk(nn.Module):
+    """``depth`` ReLU layers of width H, the first one FiLM-modulated,
+    ``relu(scale * (W x + b) + shift)``, with ``scale`` and ``shift`` generated from the robot
+    embedding.
+
+    The first layer reads the joints and the stream encodings. Joint j's generated input
+    weights are ``code_j @ basis`` (``GeneratedWeights``), so the joints' contribution
+    ``sum_j (code_j @ basis)^T x_j`` equals ``basis^T y`` with the joint summary
+    ``y = sum_j code_j^T x_j`` of width C: the first layer is the basis applied to ``y`` plus
+    a linear layer over the stream encodings.
+
+    FiLM modulates only the first layer: every later layer sees its effect, and on a
+    multi-robot batch each modulated layer costs a per-sample gather and elementwise work
+    forward and backward (about a quarter of an MLP update per network, measured).
+    """
+
+    def __init__(self, cfg: NetworkConfig, stream_width: int) -> None:
+        super().__init__()
+        self.width = cfg.hidden
+        self.code_width = cfg.joint_code
+        self.film = FilmGenerator(cfg.desc_embed, cfg.hidden)
+        self.streams = nn.Linear(stream_width, cfg.hidden)
+        # Entries of variance 1/C give generated weights the variance their codes were
+        # initialised for.
+        basis = torch.randn(cfg.joint_code, cfg.hidden) / math.sqrt(cfg.joint_code)
+        self.basis = nn.Parameter(basis)
+        self.layers = nn.ModuleList(nn.Linear(cfg.hidden, cfg.hidden) for _ in range(cfg.depth - 1))
+
+    @property
+    def feature_width(self) -> int:
+        """Width of the features the output heads read."""
+        return self.width
+
+    def prepare(self, gen: GeneratedWeights) -> FilmWeights:
+        """Per-robot weights from the generator's output."""
+        u = gen.morphology.shape[0]
+        code = gen.code.view(u, -1, self.code_width)
+        out = None if gen.out is None else gen.out.view(u, -1, self.width + 1)
+        return FilmWeights(code, out, self.film(gen.morphology))
+
+    def forward(
+        self,
+        joints: Tensor,
+        joint_present: Tensor,
+        streams: Tensor,
+        robot: Tensor | None,
+        weights: FilmWeights,
+        heads: nn.Linear,
+    ) -> Tensor:
+        """``joints`` (B, J, S) with padded rows zero, ``joint_present`` (B, J) 0/1, stream
+        encodings ``streams`` (B, n) and each sample's robot ``robot`` (B,), an index into
+        ``weights`` (None when the batch is one robot). ``heads`` are output layers shared by
+        all robots. Returns each sample's per-joint outputs (its own robot's, J * k of them,
+        none without per-joint outputs) followed by the outputs of ``heads``."""
+        batch = joints.shape[0]
+        # Each joint's inputs scaled by joint_scale, then a 1 that reads its bias row.
+        scale = joint_scale(joint_present)
+        rows = torch.cat([joints * scale.unsqueeze(2), joint_present.unsqueeze(2)], 2).flatten(1)
+        select = None
+        if robot is not None:
+            # In its robot's block of columns, so one product applies every robot's codes.
+            select = F.one_hot(robot, weights.code.shape[0]).to(rows.dtype)
+            rows = (select.unsqueeze(2) * rows.unsqueeze(1)).flatten(1)
+        summary = rows @ weights.code.flatten(0, 1)
+        # The first layer's parts accumulate in place into the stream layer's fresh output,
+        # which no backward formula reads.
+        pre = self.streams(streams).addmm_(summary, self.basis)
+        film_scale, film_shift = weights.film.chunk(2, dim=1)
+        if select is None:
+            h = F.relu(pre * film_scale + film_shift, inplace=True)
+        else:
+            # Products with the robot selector pick each sample's scale and shift.
+            h = F.relu(pre.addmm_(select, film_shift) * (select @ film_scale), inplace=True)
+        for layer in self.layers:
+            h = F.relu(layer(h), inplace=True)
+        if weights.out is None:
+            return heads(h)
+        generated = weights.out.flatten(0, 1)
+        out = F.linear(
+            h,
+            torch.cat([generated[:, :-1], heads.weight]),
+            torch.cat([generated[:, -1], heads.bias]),
+        )
+        if robot is None:
+            return out
+        # Each sample's own robot's block of per-joint outputs, then the shared heads.
+        per_robot, shared = weights.out.shape[1], heads.out_features
+        own = robot.unsqueeze(1) * per_robot + torch.arange(per_robot, device=robot.device)
+        heads_columns = torch.arange(out.shape[1] - shared, out.shape[1], device=robot.device)
+        return out.gather(1, torch.cat([own, heads_columns.expand(batch, -1)], dim=1))
