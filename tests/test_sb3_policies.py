@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGau
 from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
 from deepwe_rl.envs.vector import env_fns
 from stable_baselines3 import PPO, SAC, HerReplayBuffer
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 MASK = torch.tensor([[1.0, 1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0, 0.0]])
@@ -89,3 +92,37 @@ def test_sac_her_trains_on_mixed_robots() -> None:
     obs = model.env.reset()
     actions, _ = model.predict(obs, deterministic=True)
     assert np.all(np.abs(actions) <= 1.0) and np.all(actions[1, 2:] == 0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["deepwe", "mlp"])
+def test_tqc_trains_and_reloads(kind: str, tmp_path: Path) -> None:
+    tqc = pytest.importorskip("sb3_contrib").TQC
+    from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
+
+    model = tqc(
+        DeepWeTQCPolicy,
+        _venv(),
+        learning_starts=100,
+        batch_size=64,
+        seed=0,
+        device="cpu",
+        policy_kwargs={"network": {"kind": kind, "hidden": 32}, "n_quantiles": 7},
+    )
+    obs = model.env.reset()
+    quantiles = model.critic(*_as_tensors(model, obs))
+    assert quantiles.shape == (2, 2, 7)
+    model.learn(200)
+    assert model.num_timesteps == 200 and model.logger.name_to_value["train/critic_loss"] > 0
+    model.save(tmp_path / "tqc.zip")
+    loaded = tqc.load(tmp_path / "tqc.zip", device="cpu")
+    np.testing.assert_allclose(
+        loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0]
+    )
+
+
+def _as_tensors(
+    model: BaseAlgorithm, obs: dict[str, np.ndarray]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    actions = np.stack([model.action_space.sample() for _ in range(len(obs["joint_mask"]))])
+    return model.policy.obs_to_tensor(obs)[0], torch.as_tensor(actions)

@@ -6,6 +6,7 @@ long as deepwe_rl is importable, because the zip names these classes and the net
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 from deepwe_rl.nn import NetworkConfig, build_actor, build_actor_critic, build_q_critic
 
 
-def _max_joints(observation_space: spaces.Space) -> int:
+def joint_slots(observation_space: spaces.Space) -> int:
     if (
         not isinstance(observation_space, spaces.Dict)
         or "joint_mask" not in observation_space.spaces
@@ -61,7 +62,7 @@ class DeepWePPOPolicy(BasePolicy):
         self.share_encoder = share_encoder
         self.log_std_init = log_std_init
         self.net = build_actor_critic(
-            NetworkConfig(**self.network), _max_joints(observation_space), share_encoder
+            NetworkConfig(**self.network), joint_slots(observation_space), share_encoder
         )
         self.log_std = nn.Parameter(torch.full((2,), log_std_init))  # joints, gripper
         self.optimizer = self.optimizer_class(
@@ -107,7 +108,7 @@ class DeepWeSACActor(BasePolicy):
         self, observation_space: spaces.Space, action_space: spaces.Box, network: dict[str, Any]
     ) -> None:
         super().__init__(observation_space, action_space, squash_output=True)
-        self.net = build_actor(NetworkConfig(**network), _max_joints(observation_space))
+        self.net = build_actor(NetworkConfig(**network), joint_slots(observation_space))
 
     def _distribution(self, obs: PyTorchObs) -> MaskedSquashedGaussian:
         out = self.net(obs)
@@ -135,11 +136,29 @@ class DeepWeQCritics(BaseModel):
         n_critics: int = 2,
     ) -> None:
         super().__init__(observation_space, action_space)
-        cfg, max_joints = NetworkConfig(**network), _max_joints(observation_space)
+        cfg, max_joints = NetworkConfig(**network), joint_slots(observation_space)
         self.q_networks = nn.ModuleList(build_q_critic(cfg, max_joints) for _ in range(n_critics))
 
     def forward(self, obs: PyTorchObs, actions: Tensor) -> tuple[Tensor, ...]:
         return tuple(q(obs, actions).unsqueeze(-1) for q in self.q_networks)
+
+
+def build_off_policy(
+    policy: SACPolicy | Any, lr_schedule: Schedule, make_critic: Callable[[], BaseModel]
+) -> None:
+    """Give an SB3 off-policy policy (SAC's or TQC's) its DeepWe actor, critic and target
+    critic, each with its own optimizer; the policy's ``network`` dict sets the networks."""
+    policy.actor = DeepWeSACActor(policy.observation_space, policy.action_space, policy.network)
+    policy.actor.optimizer = policy.optimizer_class(
+        policy.actor.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+    )
+    policy.critic = make_critic()
+    policy.critic.optimizer = policy.optimizer_class(
+        policy.critic.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+    )
+    policy.critic_target = make_critic()
+    policy.critic_target.load_state_dict(policy.critic.state_dict())
+    policy.critic_target.set_training_mode(False)
 
 
 class DeepWeSACPolicy(SACPolicy):
@@ -169,20 +188,12 @@ class DeepWeSACPolicy(SACPolicy):
         )
 
     def _build(self, lr_schedule: Schedule) -> None:
-        self.actor = DeepWeSACActor(self.observation_space, self.action_space, self.network)
-        self.actor.optimizer = self.optimizer_class(
-            self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
-        )
         n = self.critic_kwargs["n_critics"]
-        self.critic = DeepWeQCritics(self.observation_space, self.action_space, self.network, n)
-        self.critic.optimizer = self.optimizer_class(
-            self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        build_off_policy(
+            self,
+            lr_schedule,
+            lambda: DeepWeQCritics(self.observation_space, self.action_space, self.network, n),
         )
-        self.critic_target = DeepWeQCritics(
-            self.observation_space, self.action_space, self.network, n
-        )
-        self.critic_target.load_state_dict(self.critic.state_dict())
-        self.critic_target.set_training_mode(False)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         return {

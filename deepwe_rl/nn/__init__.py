@@ -6,7 +6,12 @@
 
 from deepwe_rl.nn.config import NetworkConfig
 from deepwe_rl.nn.export import ExportedPolicy, export_policy
-from deepwe_rl.nn.factory import build_actor, build_actor_critic, build_q_critic
+from deepwe_rl.nn.factory import (
+    build_actor,
+    build_actor_critic,
+    build_q_critic,
+    build_quantile_critic,
+)
 from deepwe_rl.nn.observation import Obs, action_mask
 from deepwe_rl.nn.policies import Actor, ActorCritic, ActorOutput, PolicyOutput, QCritic
 
@@ -23,5 +28,6 @@ __all__ = [
     "build_actor",
     "build_actor_critic",
     "build_q_critic",
+    "build_quantile_critic",
     "export_policy",
 ]

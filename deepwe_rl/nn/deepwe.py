@@ -63,8 +63,9 @@ class DeepWeNet(SlotNet):
         has_value: bool,
         action_input: bool,
         cache_weights: bool,
+        value_outputs: int = 1,
     ) -> None:
-        super().__init__(slot_outputs, has_value, action_input)
+        super().__init__(slot_outputs, has_value, action_input, value_outputs)
         self.cfg = cfg
         self.stems = StreamStems(cfg.stem_width, action_input, cfg.use_depth)
         self.trunk: FilmTrunk | AttentionTrunk
@@ -84,7 +85,7 @@ class DeepWeNet(SlotNet):
             POLICY_HEAD_GAIN,
         )
         # Output layers shared by all robots: the gripper's slot outputs, then the value.
-        self.heads = nn.Linear(features, slot_outputs + int(has_value))
+        self.heads = nn.Linear(features, slot_outputs + self.value_outputs)
         with torch.no_grad():
             self.heads.weight[:slot_outputs].mul_(POLICY_HEAD_GAIN)
             self.heads.bias[:slot_outputs].zero_()
@@ -178,7 +179,7 @@ class DeepWeNet(SlotNet):
     def _split(self, out: Tensor, joints: int) -> SlotOutput:
         """``SlotOutput`` from each sample's per-joint outputs (J * k, none without per-joint
         outputs), gripper outputs (k) and value (0 or 1) side by side."""
-        value = out[..., -1] if self.has_value else None
+        value = self.value_of(out)
         if not self.slot_outputs:
             return SlotOutput(None, value)
         k = self.slot_outputs

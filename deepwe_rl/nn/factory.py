@@ -20,14 +20,15 @@ def build_net(
     has_value: bool,
     action_input: bool = False,
     cache_weights: bool = False,
+    value_outputs: int = 1,
 ) -> SlotNet:
     """One ``SlotNet`` of ``cfg.kind``. ``max_joints`` is baked in only by the ``mlp`` kind;
     ``cache_weights`` only matters for ``deepwe``."""
     if cfg.kind == "deepwe":
-        return DeepWeNet(cfg, slot_outputs, has_value, action_input, cache_weights)
+        return DeepWeNet(cfg, slot_outputs, has_value, action_input, cache_weights, value_outputs)
     if cfg.kind == "mlp":
-        return MLPNet(cfg, max_joints, slot_outputs, has_value, action_input)
-    return TransformerNet(cfg, slot_outputs, has_value, action_input)
+        return MLPNet(cfg, max_joints, slot_outputs, has_value, action_input, value_outputs)
+    return TransformerNet(cfg, slot_outputs, has_value, action_input, value_outputs)
 
 
 def build_actor_critic(
@@ -55,3 +56,11 @@ def build_q_critic(cfg: NetworkConfig, max_joints: int) -> QCritic:
     weights: its no-grad use is as a target network, which is typically updated through
     ``param.data`` where version counters cannot see the change."""
     return QCritic(build_net(cfg, max_joints, 0, True, action_input=True))
+
+
+def build_quantile_critic(cfg: NetworkConfig, max_joints: int, n_quantiles: int) -> QCritic:
+    """A TQC critic: like ``build_q_critic``, with ``n_quantiles`` outputs (B, n_quantiles)
+    estimating quantiles of the return."""
+    return QCritic(
+        build_net(cfg, max_joints, 0, True, action_input=True, value_outputs=n_quantiles)
+    )

@@ -54,8 +54,9 @@ class MLPNet(SlotNet):
         slot_outputs: int,
         has_value: bool,
         action_input: bool,
+        value_outputs: int = 1,
     ) -> None:
-        super().__init__(slot_outputs, has_value, action_input)
+        super().__init__(slot_outputs, has_value, action_input, value_outputs)
         self.max_joints = max_joints
         self.use_depth = cfg.use_depth
         size = flat_size(max_joints, cfg.use_depth, action_input)
@@ -65,7 +66,7 @@ class MLPNet(SlotNet):
             if slot_outputs
             else None
         )
-        self.value = nn.Linear(cfg.hidden, 1) if has_value else None
+        self.value = nn.Linear(cfg.hidden, self.value_outputs) if has_value else None
 
     def flatten(self, obs: Obs, action: Tensor | None) -> Tensor:
         """The network input ``(B, flat_size)``."""
@@ -105,7 +106,7 @@ class MLPNet(SlotNet):
         self, obs: Obs, action: Tensor | None = None, read: object | None = None
     ) -> SlotOutput:
         h = self.body(self.flatten(obs, action))
-        value = None if self.value is None else self.value(h).squeeze(-1)
+        value = None if self.value is None else self.value_of(self.value(h))
         if self.slots is None:
             return SlotOutput(None, value)
         return SlotOutput(self.slots(h).view(h.shape[0], self.max_joints + 1, -1), value)

@@ -97,8 +97,8 @@ class ActorCritic(nn.Module):
 
 
 class QCritic(nn.Module):
-    """A soft Q function: ``forward(obs, action (B, J + 1)) -> (B,)``. Commands in masked
-    slots are ignored."""
+    """A soft Q function: ``forward(obs, action (B, J + 1)) -> (B,)``, or (B, n) quantiles for
+    a network built with ``value_outputs`` n. Commands in masked slots are ignored."""
 
     def __init__(self, net: SlotNet) -> None:
         super().__init__()

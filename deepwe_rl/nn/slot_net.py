@@ -13,7 +13,8 @@ from deepwe_rl.nn.observation import Obs
 class SlotOutput(NamedTuple):
     """``slots`` (B, J + 1, k): k numbers per action slot (joints, then the gripper), or None
     for a network without per-slot outputs. ``value`` (B,): one number per sample (a state
-    value or a Q value), or None for a network without a value head."""
+    value or a Q value), or (B, n) for a network with ``value_outputs`` n > 1 (TQC's quantiles),
+    or None for a network without a value head."""
 
     slots: Tensor | None
     value: Tensor | None
@@ -24,11 +25,21 @@ class SlotNet(nn.Module, metaclass=ABCMeta):
     outputs and/or a per-sample value. Masking and clamping are the wrappers' business
     (``Actor``, ``ActorCritic``, ``QCritic``)."""
 
-    def __init__(self, slot_outputs: int, has_value: bool, action_input: bool) -> None:
+    def __init__(
+        self, slot_outputs: int, has_value: bool, action_input: bool, value_outputs: int = 1
+    ) -> None:
         super().__init__()
         self.slot_outputs = slot_outputs
         self.has_value = has_value
         self.action_input = action_input
+        self.value_outputs = value_outputs if has_value else 0
+
+    def value_of(self, out: Tensor) -> Tensor | None:
+        """The value part of ``out``, whose last ``value_outputs`` columns are the value head's:
+        (B,) for one value, (B, n) for n."""
+        if not self.value_outputs:
+            return None
+        return out[..., -1] if self.value_outputs == 1 else out[..., -self.value_outputs :]
 
     def read(self, obs: Obs) -> object | None:
         """What this network reads from ``obs`` before its own layers, for another network of

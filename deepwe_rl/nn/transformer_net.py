@@ -20,9 +20,14 @@ class TransformerNet(SlotNet):
     the masked mean of the output tokens for the gripper and value heads."""
 
     def __init__(
-        self, cfg: NetworkConfig, slot_outputs: int, has_value: bool, action_input: bool
+        self,
+        cfg: NetworkConfig,
+        slot_outputs: int,
+        has_value: bool,
+        action_input: bool,
+        value_outputs: int = 1,
     ) -> None:
-        super().__init__(slot_outputs, has_value, action_input)
+        super().__init__(slot_outputs, has_value, action_input, value_outputs)
         width = cfg.attn_dim
         self.joint_token = nn.Linear(JOINT_STATE_DIM + int(action_input) + JOINT_DESC_DIM, width)
         self.stems = StreamStems(cfg.stem_width, action_input, cfg.use_depth)
@@ -32,7 +37,7 @@ class TransformerNet(SlotNet):
         if slot_outputs:
             self.joint_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
             self.gripper_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
-        self.value = nn.Linear(width, 1) if has_value else None
+        self.value = nn.Linear(width, self.value_outputs) if has_value else None
 
     def forward(
         self, obs: Obs, action: Tensor | None = None, read: object | None = None
@@ -47,7 +52,7 @@ class TransformerNet(SlotNet):
         out = self.encoder(tokens, src_key_padding_mask=~valid)
         kept = torch.where(valid.unsqueeze(-1), out, out.new_zeros(()))
         pooled = kept.sum(1) / valid.sum(1, keepdim=True).to(out.dtype)
-        value = None if self.value is None else self.value(pooled).squeeze(-1)
+        value = None if self.value is None else self.value_of(self.value(pooled))
         if self.joint_head is None or self.gripper_head is None:
             return SlotOutput(None, value)
         j = joints.shape[1]

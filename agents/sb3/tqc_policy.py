@@ -1,0 +1,95 @@
+"""TQC (sb3-contrib) with DeepWe networks: SAC's actor, and critics that estimate quantiles of
+the return. Imported only for ``algo.name: tqc``, so sb3-contrib stays optional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from deepwe_rl.agents.sb3.policies import build_off_policy, joint_slots
+from gymnasium import spaces
+from sb3_contrib.tqc.policies import TQCPolicy
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import Tensor, nn
+
+from deepwe_rl.nn import NetworkConfig, build_quantile_critic
+
+
+class DeepWeQuantileCritics(BaseModel):
+    """``n_critics`` quantile critics; ``forward`` returns (B, n_critics, n_quantiles), the
+    layout TQC's loss expects."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        network: dict[str, Any],
+        n_quantiles: int = 25,
+        n_critics: int = 2,
+    ) -> None:
+        super().__init__(observation_space, action_space)
+        cfg, max_joints = NetworkConfig(**network), joint_slots(observation_space)
+        self.n_quantiles, self.n_critics = n_quantiles, n_critics
+        self.quantiles_total = n_quantiles * n_critics
+        self.q_networks = nn.ModuleList(
+            build_quantile_critic(cfg, max_joints, n_quantiles) for _ in range(n_critics)
+        )
+
+    def forward(self, obs: PyTorchObs, actions: Tensor) -> Tensor:
+        return torch.stack([q(obs, actions) for q in self.q_networks], dim=1)
+
+
+class DeepWeTQCPolicy(TQCPolicy):
+    """TQC's actor, quantile critics and target critics, all DeepWe (or a baseline kind)."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        network: dict[str, Any] | None = None,
+        n_quantiles: int = 25,
+        n_critics: int = 2,
+        use_sde: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if use_sde:
+            raise ValueError("DeepWe policies do not support gSDE")
+        self.network = dict(network or {})  # read by _build, which the parent constructor calls
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            n_quantiles=n_quantiles,
+            n_critics=n_critics,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        kwargs = self.critic_kwargs
+        build_off_policy(
+            self,
+            lr_schedule,
+            lambda: DeepWeQuantileCritics(
+                self.observation_space,
+                self.action_space,
+                self.network,
+                kwargs["n_quantiles"],
+                kwargs["n_critics"],
+            ),
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {
+            "observation_space": self.observation_space,
+            "action_space": self.action_space,
+            "lr_schedule": self._dummy_schedule,
+            "network": self.network,
+            "n_quantiles": self.critic_kwargs["n_quantiles"],
+            "n_critics": self.critic_kwargs["n_critics"],
+            "optimizer_class": self.optimizer_class,
+            "optimizer_kwargs": self.optimizer_kwargs,
+        }
