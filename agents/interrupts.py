@@ -19,6 +19,11 @@ class TrainingInterrupted(Exception):
         self.checkpoint = checkpoint
 
 
+class TrainingFailed(RuntimeError):
+    """Training cannot go on (for example, env workers kept dying); the run keeps its last
+    periodic checkpoint, from which ``resume`` continues."""
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM raises KeyboardInterrupt like Ctrl-C does."""

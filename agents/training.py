@@ -6,9 +6,11 @@ bad config never leaves a run behind.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from types import ModuleType
 
 import torch
+from deepwe_rl.agents import ray_cluster
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
 from deepwe_rl.agents.init_from import source_run
@@ -17,7 +19,7 @@ from deepwe_rl.agents.run_dir import RunDir, create_run_dir
 
 from deepwe_rl.config import ConfigError, RunConfig
 
-SUPPORTED = {"sb3": ("ppo", "sac"), "rllib": ("ppo",)}
+SUPPORTED = {"sb3": ("ppo", "sac", "tqc"), "rllib": ("ppo",)}
 
 
 def _backend(name: str) -> ModuleType:
@@ -35,7 +37,7 @@ def check_run_config(cfg: RunConfig) -> list[str]:
     """Resolve the training robots and build one env per robot once, so that robots that cannot
     do the task, or URDFs that do not load, stop the run before anything is written."""
     if cfg.algo.name not in SUPPORTED[cfg.backend]:
-        allowed = " and ".join(SUPPORTED[cfg.backend])
+        allowed = ", ".join(SUPPORTED[cfg.backend])
         raise ConfigError(
             f"config error: algo.name: the {cfg.backend} backend supports {allowed}, "
             f"not {cfg.algo.name}"
@@ -44,6 +46,7 @@ def check_run_config(cfg: RunConfig) -> list[str]:
         from deepwe_rl.agents.rllib.algorithm import check_config
 
         check_config(cfg)
+    ray_cluster.check_config(cfg)
     source_run(cfg)
     robots = resolve_robots(cfg.env.robots)
     eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else []
@@ -55,19 +58,27 @@ def check_run_config(cfg: RunConfig) -> list[str]:
     return robots
 
 
+def _ray_for(cfg: RunConfig) -> AbstractContextManager[None]:
+    """Ray for a run that uses it, started (or joined) before the run directory exists, so
+    that a cluster that cannot fit the run stops it first."""
+    return ray_cluster.run_session(cfg) if ray_cluster.uses_ray(cfg) else nullcontext()
+
+
 def start(cfg: RunConfig) -> RunDir:
-    """Check the config, create the run directory, and train."""
+    """Check the config (and the Ray cluster's CPUs), create the run directory, and train."""
     robots = check_run_config(cfg)
     torch.set_num_threads(cfg.torch_threads)
-    run = create_run_dir(cfg)
-    _backend(cfg.backend).train(cfg, run, robots)
+    with _ray_for(cfg):
+        run = create_run_dir(cfg)
+        _backend(cfg.backend).train(cfg, run, robots)
     return run
 
 
 def resume(run: RunDir) -> None:
     cfg = run.config()
     torch.set_num_threads(cfg.torch_threads)
-    _backend(cfg.backend).resume(run)
+    with _ray_for(cfg):
+        _backend(cfg.backend).resume(run)
 
 
 def load_policy(run: RunDir) -> Policy:

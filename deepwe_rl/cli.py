@@ -27,6 +27,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -35,17 +36,17 @@ RunArg = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     if not message.startswith("config error:"):
         message = f"error: {message}"
     err_console.print(message, style="red", highlight=False, soft_wrap=True, markup=False)
-    raise typer.Exit(EXIT_USER_ERROR)
+    raise typer.Exit(code)
 
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn the errors a user can cause into one line and exit status 2."""
-    from deepwe_rl.agents.interrupts import TrainingInterrupted
+    from deepwe_rl.agents.interrupts import TrainingFailed, TrainingInterrupted
     from deepwe_rl.config import ConfigError
     from deepwe_rl.envs.robots.structure import RobotLoadError
 
@@ -58,6 +59,11 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (ConfigError, RobotLoadError, FileNotFoundError, ValueError) as err:
         _fail(str(err))
+    except TrainingFailed as err:
+        err_console.print(
+            f"error: {err}", style="red", highlight=False, soft_wrap=True, markup=False
+        )
+        raise typer.Exit(EXIT_FAILED) from None
 
 
 def _open_run(path: Path):

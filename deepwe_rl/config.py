@@ -36,7 +36,11 @@ class EnvSection(_Section):
         description="robot names, or the name of a split (train, interpolate, ...)",
     )
     n_envs: int = Field(4, ge=1, le=256)
-    vec: Literal["dummy", "subproc"] = "dummy"
+    vec: Literal["dummy", "subproc", "ray"] = Field(
+        "dummy",
+        description="sb3's vector env: in this process, in subprocesses, or in Ray actors "
+        "(ray.envs_per_runner envs each, on any node of the cluster at ray.address)",
+    )
     max_episode_steps: int = Field(50, ge=1, le=10_000)
     distance_threshold: float = Field(0.05, gt=0.0, le=1.0)
     camera: bool = False
@@ -51,6 +55,7 @@ class NetworkSection(_Section):
     desc_embed: int = Field(64, ge=4, le=1024)
     hyper_hidden: int = Field(128, ge=8, le=2048)
     stem_width: int = Field(64, ge=4, le=1024)
+    joint_code: int = Field(64, ge=4, le=1024, description="width of each joint's generated code")
     trunk: Literal["film", "attention"] = "film"
     attn_layers: int = Field(3, ge=1, le=12)
     attn_heads: int = Field(4, ge=1, le=16)
@@ -85,6 +90,9 @@ class AlgoSection(_Section):
     gradient_steps: int = Field(1, ge=-1)
     her: bool = False
     her_n_sampled_goal: int = Field(4, ge=1)
+    # TQC
+    n_quantiles: int = Field(25, ge=2, le=256, description="quantiles per TQC critic")
+    top_quantiles_to_drop: int = Field(2, ge=0, description="per critic, from TQC's target")
 
 
 class EvalSection(_Section):
@@ -101,12 +109,20 @@ class CheckpointSection(_Section):
 
 
 class RaySection(_Section):
-    """Ray for the RLlib backend: unset ``address`` starts Ray embedded on this machine."""
+    """Ray, for the RLlib backend and for sb3's ``env.vec: ray``: unset ``address`` starts Ray
+    embedded on this machine; ``auto`` or ``host:port`` joins a running cluster."""
 
-    address: str | None = None
-    num_env_runners: int = Field(1, ge=0, le=1024)
-    envs_per_runner: int = Field(2, ge=1, le=256)
+    address: str | None = Field(
+        None, min_length=1, description="null: embedded Ray; 'auto' or host:port: a cluster"
+    )
+    num_env_runners: int = Field(1, ge=0, le=1024, description="RLlib's remote env runners")
+    envs_per_runner: int = Field(
+        2, ge=1, le=256, description="sub-envs per RLlib env runner or per sb3 env actor"
+    )
     num_cpus: int | None = Field(None, ge=1, description="CPUs for an embedded Ray")
+    max_restarts: int = Field(
+        100, ge=0, description="restarts of failed env runners or env actors before a run fails"
+    )
 
 
 class RunConfig(_Section):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
+from deepwe_rl.agents import ray_cluster
 from deepwe_rl.agents.rllib.episodes import record_episode
+from deepwe_rl.agents.rllib.faults import RESTART_DELAY_S
 from deepwe_rl.agents.rllib.mixed_robot_env import MixedRobotEnv, env_config
 from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
@@ -60,17 +62,13 @@ def check_config(cfg: RunConfig) -> None:
             f"config error: algo.batch_size: {cfg.algo.batch_size} exceeds the rollout batch "
             f"algo.n_steps x sub-envs = {batch}"
         )
-    cpus = cfg.ray.num_cpus
-    if cfg.ray.address is None and cpus is not None and cpus < cfg.ray.num_env_runners:
-        raise ConfigError(
-            f"config error: ray.num_cpus: {cpus} is fewer than the "
-            f"{cfg.ray.num_env_runners} env runners, which take one CPU each"
-        )
+    ray_cluster.check_config(cfg)
 
 
 def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConfig:
     """The PPO config of a run: cfg.algo's hyperparameters, cfg.ray's env runners with
-    ``envs_per_runner`` mixed-robot sub-envs each, the deepwe_rl module, the episode callback.
+    ``envs_per_runner`` mixed-robot sub-envs each (a failed runner is restarted, up to
+    ``ray.max_restarts`` times), the deepwe_rl module, the episode callback.
 
     One PPO iteration samples ``n_steps`` from every sub-env. The KL penalty is off, as in
     SB3's PPO; the clipped objective alone limits the update.
@@ -90,6 +88,11 @@ def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConf
             num_envs_per_env_runner=cfg.ray.envs_per_runner,
             rollout_fragment_length=cfg.algo.n_steps,
             gym_env_vectorize_mode=gym.VectorizeMode.SYNC,
+        )
+        .fault_tolerance(
+            restart_failed_env_runners=cfg.ray.max_restarts > 0,
+            max_num_env_runner_restarts=cfg.ray.max_restarts,
+            delay_between_env_runner_restarts_s=RESTART_DELAY_S,
         )
         .learners(num_learners=0)
         .rl_module(

@@ -10,11 +10,12 @@ from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
 from deepwe_rl.agents.metrics import EpisodeWindow, scalars
+from deepwe_rl.agents.ray_cluster import run_session
 from deepwe_rl.agents.rllib import checkpoints
 from deepwe_rl.agents.rllib.algorithm import build_config, check_config
 from deepwe_rl.agents.rllib.episodes import finished_episodes
+from deepwe_rl.agents.rllib.faults import RunnerWatch
 from deepwe_rl.agents.rllib.module import greedy_policy
-from deepwe_rl.agents.rllib.session import ray_session
 from deepwe_rl.agents.rllib.tensorboard import losses, write_hparams, write_scalars
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir
@@ -45,7 +46,7 @@ def run_training(
     eval_robots = (
         robots if cfg.eval.robots is None else resolve_robots(cfg.eval.robots, "eval.robots")
     )
-    with sigterm_as_interrupt(), ray_session(cfg.ray):
+    with run_session(cfg), sigterm_as_interrupt():
         algo = build_config(cfg, run.path, robots).build_algo()
         try:
             if checkpoint is not None:
@@ -76,6 +77,7 @@ def _fit(
     TrainingInterrupted."""
     evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
     window = EpisodeWindow()
+    watch = RunnerWatch(algo, writer, step)
     start, started = step, time.perf_counter()
     try:
         while step < cfg.total_timesteps:
@@ -83,7 +85,10 @@ def _fit(
             previous, step = step, sampled_steps(algo)
             for episode in finished_episodes(result):
                 window.add(episode)
-            values = {**scalars("rollout", window.episodes()), **losses(result)}
+            faults = watch.scalars(result, step)
+            if step == previous:  # every env runner was down: nothing sampled, nothing learned
+                continue
+            values = {**scalars("rollout", window.episodes()), **losses(result), **faults}
             values["time/fps"] = (step - start) / (time.perf_counter() - started)
             write_scalars(writer, values, step)
             if evaluator is not None and crossed(previous, step, cfg.eval.freq):

@@ -1,8 +1,9 @@
-"""Training, resuming and loading SB3 runs (PPO and SAC, with HER for sparse goal tasks)."""
+"""Training, resuming and loading SB3 runs (PPO, SAC and TQC, with HER for sparse goal tasks)."""
 
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from deepwe_rl.config import ConfigError, RunConfig
 from deepwe_rl.morphology import STREAM_INDEX
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
+"""The algorithms SB3 itself provides; ``tqc`` comes from sb3-contrib (see ``algo_class``)."""
 MODEL = "model.zip"
 
 _SHARED_TAGS = {
@@ -55,8 +57,16 @@ class SharedTagsTensorBoard(TensorBoardOutputFormat):
 
 
 def _vec_env(cfg: RunConfig, robots: list[str]) -> VecEnv:
+    """The training envs: in this process, in subprocesses, or in Ray actors (Ray started)."""
     fns = training_env_fns(cfg.env, robots)
-    venv = DummyVecEnv(fns) if cfg.env.vec == "dummy" else SubprocVecEnv(fns, "forkserver")
+    if cfg.env.vec == "ray":
+        from deepwe_rl.agents.sb3.ray_vec_env import RayVecEnv
+
+        venv: VecEnv = RayVecEnv(fns, cfg.ray.envs_per_runner, cfg.ray.max_restarts)
+    elif cfg.env.vec == "subproc":
+        venv = SubprocVecEnv(fns, "forkserver")
+    else:
+        venv = DummyVecEnv(fns)
     venv = VecMonitor(venv)
     venv.seed(cfg.seed)
     return venv
@@ -98,7 +108,7 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             },
             **common,
         )
-    if a.name == "sac":
+    if a.name in ("sac", "tqc"):
         her = (
             {
                 "replay_buffer_class": HerReplayBuffer,
@@ -110,8 +120,17 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             if a.her
             else {}
         )
-        return SAC(
-            DeepWeSACPolicy,
+        policy: Any = DeepWeSACPolicy
+        policy_kwargs: dict[str, Any] = {"network": network}
+        extra: dict[str, Any] = {}
+        if a.name == "tqc":
+            from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
+
+            policy = DeepWeTQCPolicy
+            policy_kwargs["n_quantiles"] = a.n_quantiles
+            extra["top_quantiles_to_drop_per_net"] = a.top_quantiles_to_drop
+        return algo_class(a.name)(
+            policy,
             venv,
             buffer_size=a.buffer_size,
             learning_starts=a.learning_starts,
@@ -120,13 +139,27 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             gradient_steps=a.gradient_steps,
             # Padded slots carry no entropy, so the target counts the robots' real slots.
             target_entropy=-_mean_action_slots(venv),
-            policy_kwargs={"network": network},
+            policy_kwargs=policy_kwargs,
             **her,
+            **extra,
             **common,
         )
     raise ConfigError(
-        f"config error: algo.name: the sb3 backend supports ppo and sac, not {a.name}"
+        f"config error: algo.name: the sb3 backend supports ppo, sac and tqc, not {a.name}"
     )
+
+
+def algo_class(name: str) -> type[BaseAlgorithm]:
+    """The SB3 algorithm class for ``algo.name``; TQC needs sb3-contrib installed."""
+    if name != "tqc":
+        return ALGOS[name]
+    try:
+        from sb3_contrib import TQC
+    except ImportError:
+        raise ConfigError(
+            "config error: algo.name: tqc needs sb3-contrib (pip install 'deepwe-rl[contrib]')"
+        ) from None
+    return TQC
 
 
 def hparams(cfg: RunConfig) -> dict[str, Any]:
@@ -154,6 +187,10 @@ def _learn(
         HParams(hparams(cfg)),
         PeriodicCheckpoint(run, cfg.checkpoint.freq, cfg.checkpoint.keep),
     ]
+    if cfg.env.vec == "ray":
+        from deepwe_rl.agents.sb3.ray_vec_env import RayRollouts
+
+        callbacks.append(RayRollouts())
     evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
     if evaluator is not None:
         callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq))
@@ -182,32 +219,43 @@ def _save_to(model: BaseAlgorithm, path: Path) -> None:
         model.save(f)
 
 
+def _ray_for(cfg: RunConfig) -> AbstractContextManager[None]:
+    """Ray around the run when its envs live in Ray actors (``env.vec: ray``)."""
+    if cfg.env.vec != "ray":
+        return nullcontext()
+    from deepwe_rl.agents.ray_cluster import run_session
+
+    return run_session(cfg)
+
+
 def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
     """Train a model for ``cfg.total_timesteps`` env steps into ``run``: fresh, or with the
     policy weights of ``cfg.init_from`` (the optimizer starts afresh)."""
-    venv = _vec_env(cfg, robots)
-    model = _new_model(cfg, venv)
-    source = source_run(cfg)
-    if source is not None:
-        trained = ALGOS[cfg.algo.name].load(sb3_weights(source), device="cpu")
-        model.policy.load_state_dict(trained.policy.state_dict())
-    _learn(model, cfg, run, robots, reset=True)
+    with _ray_for(cfg):
+        venv = _vec_env(cfg, robots)
+        model = _new_model(cfg, venv)
+        source = source_run(cfg)
+        if source is not None:
+            trained = algo_class(cfg.algo.name).load(sb3_weights(source), device="cpu")
+            model.policy.load_state_dict(trained.policy.state_dict())
+        _learn(model, cfg, run, robots, reset=True)
 
 
 def resume(run: RunDir) -> None:
     """Continue from the newest checkpoint to the config's ``total_timesteps``, on the same
-    TensorBoard curves. SAC restarts with an empty replay buffer (checkpoints hold only the
+    TensorBoard curves. SAC and TQC restart with an empty replay buffer (checkpoints hold only the
     model), so it collects ``learning_starts`` fresh steps before training again."""
     cfg = run.config()
     latest = run.latest_checkpoint()
     if latest is None:
         raise ConfigError(f"no checkpoint to resume from in {run.checkpoints}")
     robots = resolve_robots(cfg.env.robots)
-    venv = _vec_env(cfg, robots)
-    model = ALGOS[cfg.algo.name].load(latest[1], env=venv, device="cpu")
-    if cfg.algo.name == "sac":
-        model.learning_starts = model.num_timesteps + cfg.algo.learning_starts
-    _learn(model, cfg, run, robots, reset=False)
+    with _ray_for(cfg):
+        venv = _vec_env(cfg, robots)
+        model = algo_class(cfg.algo.name).load(latest[1], env=venv, device="cpu")
+        if cfg.algo.name in ("sac", "tqc"):
+            model.learning_starts = model.num_timesteps + cfg.algo.learning_starts
+        _learn(model, cfg, run, robots, reset=False)
 
 
 def load_model(run: RunDir) -> BaseAlgorithm:
@@ -219,7 +267,7 @@ def load_model(run: RunDir) -> BaseAlgorithm:
         if latest is None:
             raise ConfigError(f"run has no model or checkpoint yet: {run.path}")
         path = latest[1]
-    return ALGOS[cfg.algo.name].load(path, device="cpu")
+    return algo_class(cfg.algo.name).load(path, device="cpu")
 
 
 def load_policy(run: RunDir) -> Policy:
