@@ -30,6 +30,14 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
     )
 
 
+def train_tiny(runs: Path) -> Path:
+    """A tiny quickstart run (600 steps, panda and proc:2:0) trained by the CLI into
+    ``runs``; its run directory."""
+    result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
+    assert result.returncode == 0, result.stderr
+    return only_run(runs)
+
+
 def only_run(runs: Path) -> Path:
     found = [p for p in runs.iterdir() if not p.name.startswith(".")]
     assert len(found) == 1, found

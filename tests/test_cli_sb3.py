@@ -16,17 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_runs import CLI, ROOT, TINY, only_run, run_cli, scalar_tags
+from tests.cli_runs import CLI, ROOT, TINY, run_cli, scalar_tags, train_tiny
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = tmp_path_factory.mktemp("runs")
-    result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
-    assert result.returncode == 0, result.stderr
-    return only_run(runs)
+    return train_tiny(tmp_path_factory.mktemp("runs"))
 
 
 def test_train_writes_the_run_directory(trained: Path) -> None:

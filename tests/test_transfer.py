@@ -17,16 +17,13 @@ from deepwe_rl.agents.transfer.results import Curve, FinetuneSummary
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepwe_rl.config import ConfigError, load_config
-from tests.cli_runs import TINY, only_run, run_cli, scalar_tags
+from tests.cli_runs import TINY, run_cli, scalar_tags, train_tiny
 from tests.helpers import write_user_arm
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = tmp_path_factory.mktemp("runs")
-    result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
-    assert result.returncode == 0, result.stderr
-    return only_run(runs)
+    return train_tiny(tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture(scope="module")

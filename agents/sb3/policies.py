@@ -6,7 +6,6 @@ long as deepwe_rl is importable, because the zip names these classes and the net
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -143,25 +142,47 @@ class DeepWeQCritics(BaseModel):
         return tuple(q(obs, actions).unsqueeze(-1) for q in self.q_networks)
 
 
-def build_off_policy(
-    policy: SACPolicy | Any, lr_schedule: Schedule, make_critic: Callable[[], BaseModel]
-) -> None:
-    """Give an SB3 off-policy policy (SAC's or TQC's) its DeepWe actor, critic and target
-    critic, each with its own optimizer; the policy's ``network`` dict sets the networks."""
-    policy.actor = DeepWeSACActor(policy.observation_space, policy.action_space, policy.network)
-    policy.actor.optimizer = policy.optimizer_class(
-        policy.actor.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
-    )
-    policy.critic = make_critic()
-    policy.critic.optimizer = policy.optimizer_class(
-        policy.critic.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
-    )
-    policy.critic_target = make_critic()
-    policy.critic_target.load_state_dict(policy.critic.state_dict())
-    policy.critic_target.set_training_mode(False)
+class DeepWeOffPolicy:
+    """What SAC's and TQC's DeepWe policies share: a DeepWe actor, a critic and a target
+    critic, each with its own optimizer, set by the policy's ``network`` dict. Subclasses say
+    how to make a critic and which constructor parameters they add."""
+
+    network: dict[str, Any]
+
+    def _make_critic(self) -> BaseModel:
+        raise NotImplementedError
+
+    def _critic_parameters(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        policy: Any = self
+        policy.actor = DeepWeSACActor(policy.observation_space, policy.action_space, self.network)
+        policy.actor.optimizer = policy.optimizer_class(
+            policy.actor.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+        )
+        policy.critic = self._make_critic()
+        policy.critic.optimizer = policy.optimizer_class(
+            policy.critic.parameters(), lr=lr_schedule(1), **policy.optimizer_kwargs
+        )
+        policy.critic_target = self._make_critic()
+        policy.critic_target.load_state_dict(policy.critic.state_dict())
+        policy.critic_target.set_training_mode(False)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        policy: Any = self
+        return {
+            "observation_space": policy.observation_space,
+            "action_space": policy.action_space,
+            "lr_schedule": policy._dummy_schedule,
+            "network": self.network,
+            "optimizer_class": policy.optimizer_class,
+            "optimizer_kwargs": policy.optimizer_kwargs,
+            **self._critic_parameters(),
+        }
 
 
-class DeepWeSACPolicy(SACPolicy):
+class DeepWeSACPolicy(DeepWeOffPolicy, SACPolicy):
     """SAC's actor, critics and target critics, all DeepWe (or a baseline kind)."""
 
     def __init__(
@@ -187,21 +208,9 @@ class DeepWeSACPolicy(SACPolicy):
             optimizer_kwargs=optimizer_kwargs,
         )
 
-    def _build(self, lr_schedule: Schedule) -> None:
+    def _make_critic(self) -> BaseModel:
         n = self.critic_kwargs["n_critics"]
-        build_off_policy(
-            self,
-            lr_schedule,
-            lambda: DeepWeQCritics(self.observation_space, self.action_space, self.network, n),
-        )
+        return DeepWeQCritics(self.observation_space, self.action_space, self.network, n)
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {
-            "observation_space": self.observation_space,
-            "action_space": self.action_space,
-            "lr_schedule": self._dummy_schedule,
-            "network": self.network,
-            "n_critics": self.critic_kwargs["n_critics"],
-            "optimizer_class": self.optimizer_class,
-            "optimizer_kwargs": self.optimizer_kwargs,
-        }
+    def _critic_parameters(self) -> dict[str, Any]:
+        return {"n_critics": self.critic_kwargs["n_critics"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from deepwe_rl.agents.sb3.policies import build_off_policy, joint_slots
+from deepwe_rl.agents.sb3.policies import DeepWeOffPolicy, joint_slots
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import TQCPolicy
 from stable_baselines3.common.policies import BaseModel
@@ -40,7 +40,7 @@ class DeepWeQuantileCritics(BaseModel):
         return torch.stack([q(obs, actions) for q in self.q_networks], dim=1)
 
 
-class DeepWeTQCPolicy(TQCPolicy):
+class DeepWeTQCPolicy(DeepWeOffPolicy, TQCPolicy):
     """TQC's actor, quantile critics and target critics, all DeepWe (or a baseline kind)."""
 
     def __init__(
@@ -68,28 +68,14 @@ class DeepWeTQCPolicy(TQCPolicy):
             n_critics=n_critics,
         )
 
-    def _build(self, lr_schedule: Schedule) -> None:
-        kwargs = self.critic_kwargs
-        build_off_policy(
-            self,
-            lr_schedule,
-            lambda: DeepWeQuantileCritics(
-                self.observation_space,
-                self.action_space,
-                self.network,
-                kwargs["n_quantiles"],
-                kwargs["n_critics"],
-            ),
+    def _make_critic(self) -> BaseModel:
+        return DeepWeQuantileCritics(
+            self.observation_space,
+            self.action_space,
+            self.network,
+            self.critic_kwargs["n_quantiles"],
+            self.critic_kwargs["n_critics"],
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {
-            "observation_space": self.observation_space,
-            "action_space": self.action_space,
-            "lr_schedule": self._dummy_schedule,
-            "network": self.network,
-            "n_quantiles": self.critic_kwargs["n_quantiles"],
-            "n_critics": self.critic_kwargs["n_critics"],
-            "optimizer_class": self.optimizer_class,
-            "optimizer_kwargs": self.optimizer_kwargs,
-        }
+    def _critic_parameters(self) -> dict[str, Any]:
+        return {k: self.critic_kwargs[k] for k in ("n_quantiles", "n_critics")}
