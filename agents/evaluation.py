@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.metrics import Episode, summarize
@@ -28,7 +29,13 @@ class Evaluator:
     def __init__(self, env: EnvSection, robots: list[str], seed: int = EVAL_SEED) -> None:
         self.robots = list(robots)
         self.seed = seed
-        self.envs = [single_env(env, robot) for robot in self.robots]
+        self.envs: list[gym.Env] = []
+        try:
+            for robot in self.robots:
+                self.envs.append(single_env(env, robot))
+        except BaseException:
+            self.close()
+            raise
 
     def run(self, policy: Policy, episodes: int) -> list[Episode]:
         """``episodes`` episodes per robot; episode k of every robot uses seed ``seed + k``."""

@@ -1,9 +1,7 @@
 """Starting a run from another run's trained weights (``init_from``): the compatibility check
-made before anything is written, and the source run's weights file for each backend."""
+made before anything is written. Each backend loads the weights itself."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from deepwe_rl.agents.run_dir import RunDir, open_run_dir
 
@@ -35,16 +33,3 @@ def source_run(cfg: RunConfig) -> RunDir | None:
                 f"({_get(other, key)!r} there, {_get(cfg, key)!r} here)"
             )
     return source
-
-
-def sb3_weights(source: RunDir) -> Path:
-    """The SB3 model file of ``source``: its final model, else its newest checkpoint."""
-    from deepwe_rl.agents.sb3.train import MODEL
-
-    final = source.path / MODEL
-    if final.is_file():
-        return final
-    latest = source.latest_checkpoint()
-    if latest is None:
-        raise ConfigError(f"config error: init_from: no model or checkpoint in {source.path}")
-    return latest[1]

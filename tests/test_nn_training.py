@@ -3,7 +3,7 @@ and never stale."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,14 +13,7 @@ from deepwe_rl.nn import NetworkConfig, build_actor, build_actor_critic, build_q
 from deepwe_rl.nn.deepwe import DeepWeNet
 from deepwe_rl.nn.synthetic import observation_batch, random_action, random_robot
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Small networks run fastest (and steadiest on a shared machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def mixed_obs(seed: int = 0, batch: int = 12) -> dict:

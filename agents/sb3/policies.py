@@ -145,9 +145,33 @@ class DeepWeQCritics(BaseModel):
 class DeepWeOffPolicy:
     """What SAC's and TQC's DeepWe policies share: a DeepWe actor, a critic and a target
     critic, each with its own optimizer, set by the policy's ``network`` dict. Subclasses say
-    how to make a critic and which constructor parameters they add."""
+    how to make a critic and which constructor parameters they add; ``critic`` keyword
+    arguments (``n_critics``, TQC's ``n_quantiles``) go to the SB3 policy, with its defaults."""
 
     network: dict[str, Any]
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        network: dict[str, Any] | None = None,
+        use_sde: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **critic: int,
+    ) -> None:
+        if use_sde:
+            raise ValueError("DeepWe policies do not support gSDE")
+        self.network = dict(network or {})  # read by _build, which the parent constructor calls
+        super().__init__(  # type: ignore[call-arg]
+            observation_space,
+            action_space,
+            lr_schedule,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            **critic,
+        )
 
     def _make_critic(self) -> BaseModel:
         raise NotImplementedError
@@ -184,29 +208,6 @@ class DeepWeOffPolicy:
 
 class DeepWeSACPolicy(DeepWeOffPolicy, SACPolicy):
     """SAC's actor, critics and target critics, all DeepWe (or a baseline kind)."""
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        network: dict[str, Any] | None = None,
-        n_critics: int = 2,
-        use_sde: bool = False,
-        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        if use_sde:
-            raise ValueError("DeepWe policies do not support gSDE")
-        self.network = dict(network or {})  # read by _build, which the parent constructor calls
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            n_critics=n_critics,
-            optimizer_class=optimizer_class,
-            optimizer_kwargs=optimizer_kwargs,
-        )
 
     def _make_critic(self) -> BaseModel:
         n = self.critic_kwargs["n_critics"]

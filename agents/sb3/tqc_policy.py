@@ -10,7 +10,7 @@ from deepwe_rl.agents.sb3.policies import DeepWeOffPolicy, joint_slots
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import TQCPolicy
 from stable_baselines3.common.policies import BaseModel
-from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import Tensor, nn
 
 from deepwe_rl.nn import NetworkConfig, build_quantile_critic
@@ -42,31 +42,6 @@ class DeepWeQuantileCritics(BaseModel):
 
 class DeepWeTQCPolicy(DeepWeOffPolicy, TQCPolicy):
     """TQC's actor, quantile critics and target critics, all DeepWe (or a baseline kind)."""
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        network: dict[str, Any] | None = None,
-        n_quantiles: int = 25,
-        n_critics: int = 2,
-        use_sde: bool = False,
-        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        if use_sde:
-            raise ValueError("DeepWe policies do not support gSDE")
-        self.network = dict(network or {})  # read by _build, which the parent constructor calls
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            optimizer_class=optimizer_class,
-            optimizer_kwargs=optimizer_kwargs,
-            n_quantiles=n_quantiles,
-            n_critics=n_critics,
-        )
 
     def _make_critic(self) -> BaseModel:
         return DeepWeQuantileCritics(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
-from deepwe_rl.agents.init_from import sb3_weights, source_run
+from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
@@ -236,8 +236,7 @@ def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
         model = _new_model(cfg, venv)
         source = source_run(cfg)
         if source is not None:
-            trained = algo_class(cfg.algo.name).load(sb3_weights(source), device="cpu")
-            model.policy.load_state_dict(trained.policy.state_dict())
+            model.policy.load_state_dict(load_model(source).policy.state_dict())
         _learn(model, cfg, run, robots, reset=True)
 
 

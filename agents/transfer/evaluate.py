@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from deepwe_rl.agents import training
-from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Evaluator, per_robot_table
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
@@ -21,17 +21,6 @@ from deepwe_rl.config import ConfigError
 FOLDER = "transfer"
 
 
-def check_robots(run: RunDir, robots: list[str]) -> None:
-    """Build each robot's env once, so a robot that cannot do the run's task (or a URDF that
-    does not load) stops the command before any work."""
-    cfg = run.config()
-    for robot in robots:
-        try:
-            single_env(cfg.env, robot).close()
-        except (ValueError, FileNotFoundError) as err:
-            raise ConfigError(f"robot '{robot}': {err}") from None
-
-
 def trained_steps(run: RunDir) -> int:
     """Env steps behind the run's policy: its newest checkpoint's, else the configured total."""
     latest = run.latest_checkpoint()
@@ -42,7 +31,10 @@ def zero_shot(run: RunDir, robots: list[str], episodes: int) -> list[ZeroShot]:
     """The run's deterministic policy on every robot, ordered by category."""
     cfg = run.config()
     training_robots = resolve_robots(cfg.env.robots)
-    evaluator = Evaluator(cfg.env, robots)
+    try:
+        evaluator = Evaluator(cfg.env, robots)
+    except (ValueError, FileNotFoundError) as err:
+        raise ConfigError(str(err)) from None
     try:
         joints = {
             r: e.unwrapped.arm.num_joints for r, e in zip(robots, evaluator.envs, strict=True)
@@ -83,12 +75,12 @@ def transfer(
     finetune_robots: list[str] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> tuple[TransferResult, Path]:
-    """Evaluate ``run`` zero-shot on ``robots``; with ``finetune_steps``, also fine-tune each
+    """Evaluate ``run`` zero-shot on ``robots`` (a robot whose env cannot be built stops it
+    before any work); with ``finetune_steps``, also fine-tune each
     robot the run did not train on (or only ``finetune_robots``), ``seeds`` times, next to the
     same budget from scratch.
     Returns the result and the ``transfer/`` folder, written whole or not at all."""
     cfg = run.config()
-    check_robots(run, robots)
     say(f"zero-shot: {len(robots)} robots x {episodes} episodes")
     result = TransferResult(
         run=run.path.name,
@@ -134,7 +126,6 @@ def transfer(
 def write_tensorboard(run: RunDir, result: TransferResult) -> None:
     """Per-robot and per-category scalars, fine-tuning curves (mean over seeds) and both
     figures, into the run's TensorBoard logs under ``transfer/``."""
-    import numpy as np
     from torch.utils.tensorboard import SummaryWriter
 
     step = result.trained_steps

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from deepwe_rl.agents import training
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.transfer.results import Curve
 
@@ -69,8 +70,6 @@ def finetune(
 ) -> list[Curve]:
     """Train ``robot`` for ``steps`` env steps from ``source``'s weights and from scratch with
     the same seed; the fine-tuned curve starts at step 0 with the zero-shot success rate."""
-    from deepwe_rl.agents import training
-
     curves = []
     for init in (source, None):
         child = training.start(child_config(cfg, robot, steps, seed, episodes, folder, init))

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import asdict, fields
 from pathlib import Path
 
-from deepwe_rl.agents.transfer.results import TransferResult
+from deepwe_rl.agents.transfer.results import TransferResult, ZeroShot
 
+ZERO_SHOT_COLUMNS = tuple(f.name for f in fields(ZeroShot))
 COLUMNS = (
-    "robot",
-    "category",
-    "joints",
-    "episodes",
-    "success_rate",
-    "success_ci_low",
-    "success_ci_high",
-    "mean_return",
-    "episode_length",
-    "final_distance",
+    *ZERO_SHOT_COLUMNS,
     "finetuned_final_success",
     "scratch_final_success",
     "finetuned_steps_to_target",
@@ -33,7 +26,7 @@ def rows(result: TransferResult) -> list[dict[str, object]]:
     summary = result.finetune_summary()
     out = []
     for z in result.zero_shot:
-        row: dict[str, object] = {c: getattr(z, c) for c in COLUMNS[:10]}
+        row: dict[str, object] = asdict(z)
         for condition in ("finetuned", "scratch"):
             s = summary.get(z.robot, {}).get(condition)
             row[f"{condition}_final_success"] = None if s is None else s.final_success
