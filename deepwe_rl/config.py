@@ -50,16 +50,18 @@ class NetworkSection(_Section):
     """Network kind and sizes (see deepwe_rl.nn.NetworkConfig)."""
 
     kind: Literal["deepwe", "mlp", "transformer"] = "deepwe"
-    hidden: int = Field(256, ge=8, le=4096)
-    depth: int = Field(2, ge=1, le=8)
-    desc_embed: int = Field(64, ge=4, le=1024)
-    hyper_hidden: int = Field(128, ge=8, le=2048)
-    stem_width: int = Field(64, ge=4, le=1024)
-    joint_code: int = Field(64, ge=4, le=1024, description="width of each joint's generated code")
+    hidden: int = Field(NetworkConfig.hidden, ge=8, le=4096)
+    depth: int = Field(NetworkConfig.depth, ge=1, le=8)
+    desc_embed: int = Field(NetworkConfig.desc_embed, ge=4, le=1024)
+    hyper_hidden: int = Field(NetworkConfig.hyper_hidden, ge=8, le=2048)
+    stem_width: int = Field(NetworkConfig.stem_width, ge=4, le=1024)
+    joint_code: int = Field(
+        NetworkConfig.joint_code, ge=4, le=1024, description="width of each joint's generated code"
+    )
     trunk: Literal["film", "attention"] = "film"
-    attn_layers: int = Field(3, ge=1, le=12)
-    attn_heads: int = Field(4, ge=1, le=16)
-    attn_dim: int = Field(128, ge=8, le=1024)
+    attn_layers: int = Field(NetworkConfig.attn_layers, ge=1, le=12)
+    attn_heads: int = Field(NetworkConfig.attn_heads, ge=1, le=16)
+    attn_dim: int = Field(NetworkConfig.attn_dim, ge=8, le=1024)
     share_encoder: bool = False
 
 

@@ -61,7 +61,9 @@ def tiny_config(runs_dir: Path, **overrides: object) -> RunConfig:
         "backend": "rllib",
         "total_timesteps": 400,
         "runs_dir": str(runs_dir),
-        "env": {"robots": ROBOTS, "max_episode_steps": 20},
+        # Episodes end only by truncation, so that RLlib samples exactly 100 steps per iteration
+        # (it adds a step or two when an episode terminates mid-fragment).
+        "env": {"robots": ROBOTS, "max_episode_steps": 20, "distance_threshold": 0.001},
         "network": TINY_NETWORK,
         "algo": {"n_steps": 50, "batch_size": 50, "n_epochs": 2},
         "eval": {"freq": 200, "episodes": 1},

@@ -66,10 +66,10 @@ class AttentionTrunk(nn.Module):
         """Per-robot weights from the generator's output."""
         u = gen.morphology.shape[0]
         j = gen.code.shape[0] // u
-        projection = gen.code.view(u, j, -1, self.basis.shape[0]) @ self.basis
+        projection = gen.code.reshape(u, j, -1, self.basis.shape[0]) @ self.basis
         w_out = b_out = None
         if gen.out is not None:
-            out = gen.out.view(u, j, -1, self.width + 1)
+            out = gen.out.reshape(u, j, -1, self.width + 1)
             w_out, b_out = out[..., :-1].transpose(2, 3), out[..., -1]
         return AttentionWeights(
             projection[:, :, :-1], projection[:, :, -1], w_out, b_out, self.token(gen.morphology)

@@ -24,9 +24,9 @@ class NetworkConfig:
     kind: str = "deepwe"
     hidden: int = 256
     depth: int = 2
-    desc_embed: int = 64
-    hyper_hidden: int = 128
-    joint_code: int = 64
+    desc_embed: int = 32
+    hyper_hidden: int = 64
+    joint_code: int = 32
     stem_width: int = 64
     trunk: str = "film"
     attn_layers: int = 3

@@ -47,11 +47,14 @@ class FilmTrunk(nn.Module):
     ``relu(scale * (W x + b) + shift)``, with ``scale`` and ``shift`` generated from the robot
     embedding.
 
-    The first layer reads the joints and the stream encodings. Joint j's generated input
-    weights are ``code_j @ basis`` (``GeneratedWeights``), so the joints' contribution
-    ``sum_j (code_j @ basis)^T x_j`` equals ``basis^T y`` with the joint summary
-    ``y = sum_j code_j^T x_j`` of width C: the first layer is the basis applied to ``y`` plus
-    a linear layer over the stream encodings.
+    The first layer reads the joints and the stream encodings, both through one code space of
+    width C (``joint_code``). Joint j's generated input weights are ``code_j @ basis``
+    (``GeneratedWeights``), so the joints' contribution ``sum_j (code_j @ basis)^T x_j`` equals
+    ``basis^T y`` with the joint summary ``y = sum_j code_j^T x_j``; the stream encodings ``s``
+    are mapped into the same space (``streams``), so the first layer is
+    ``basis^T (y + V s) + b``, of rank C. Lifting ``V s`` by the basis already applied to
+    ``y`` replaces a full-width product of the stream encodings (and its two backward products)
+    with products of width C.
 
     FiLM modulates only the first layer: every later layer sees its effect, and on a
     multi-robot batch each modulated layer costs a per-sample gather and elementwise work
@@ -63,7 +66,8 @@ class FilmTrunk(nn.Module):
         self.width = cfg.hidden
         self.code_width = cfg.joint_code
         self.film = FilmGenerator(cfg.desc_embed, cfg.hidden)
-        self.streams = nn.Linear(stream_width, cfg.hidden)
+        self.streams = nn.Linear(stream_width, cfg.joint_code)
+        self.bias = nn.Parameter(torch.zeros(cfg.hidden))
         # Entries of variance 1/C give generated weights the variance their codes were
         # initialised for.
         basis = torch.randn(cfg.joint_code, cfg.hidden) / math.sqrt(cfg.joint_code)
@@ -78,8 +82,8 @@ class FilmTrunk(nn.Module):
     def prepare(self, gen: GeneratedWeights) -> FilmWeights:
         """Per-robot weights from the generator's output."""
         u = gen.morphology.shape[0]
-        code = gen.code.view(u, -1, self.code_width)
-        out = None if gen.out is None else gen.out.view(u, -1, self.width + 1)
+        code = gen.code.reshape(u, -1, self.code_width)
+        out = None if gen.out is None else gen.out.reshape(u, -1, self.width + 1)
         return FilmWeights(code, out, self.film(gen.morphology))
 
     def forward(
@@ -105,10 +109,10 @@ class FilmTrunk(nn.Module):
             # In its robot's block of columns, so one product applies every robot's codes.
             select = F.one_hot(robot, weights.code.shape[0]).to(rows.dtype)
             rows = (select.unsqueeze(2) * rows.unsqueeze(1)).flatten(1)
-        summary = rows @ weights.code.flatten(0, 1)
-        # The first layer's parts accumulate in place into the stream layer's fresh output,
-        # which no backward formula reads.
-        pre = self.streams(streams).addmm_(summary, self.basis)
+        # The joint summary accumulates in place into the stream map's fresh output, which no
+        # backward formula reads.
+        summary = self.streams(streams).addmm_(rows, weights.code.flatten(0, 1))
+        pre = torch.addmm(self.bias, summary, self.basis)
         film_scale, film_shift = weights.film.chunk(2, dim=1)
         if select is None:
             h = F.relu(pre * film_scale + film_shift, inplace=True)

@@ -92,8 +92,9 @@ def freeze(net: DeepWeNet, rows: Tensor, weights: FilmWeights) -> FrozenNet:
     # 1/sqrt(joints)), its bias its code's last row times the basis.
     code = weights.code[0].view(slots, JOINT_STATE_DIM + 1, -1)[:joints] @ trunk.basis
     w_joint = code[:, :-1].flatten(0, 1) * joint_scale(mask)
-    stream_w = trunk.streams.weight.t()
-    first_b = code[:, -1].sum(0) + trunk.streams.bias
+    # The stream encodings enter through the code space too.
+    stream_w = trunk.streams.weight.t() @ trunk.basis
+    first_b = code[:, -1].sum(0) + trunk.streams.bias @ trunk.basis + trunk.bias
     width = trunk.width
     layers = list(trunk.layers)
     state = {

@@ -68,15 +68,15 @@ class WeightGenerator(nn.Module):
     Input weights are generated as a code times a shared basis (``GeneratedWeights``) rather
     than whole: the generator then has ``(inputs + 1) * code`` outputs for them instead of
     ``(inputs + 1) * width``, and the trunk applies all joints' weights in one small product.
-    The output layers are initialised so that, with a basis of entries of variance
-    1 / ``code``, input weights start with variance 1 / ``inputs`` per joint, output weights at
-    ``out_gain`` / sqrt(``out_fan_in``) and all biases at zero. The hidden layer is
-    layer-normed, so that scale holds whatever the descriptors look like. The output layers
-    have no bias and padded joints' hidden rows are zeroed, so their generated weights are
-    exactly zero.
+    One output layer (``head``) generates both, codes first. It is initialised so that, with a
+    basis of entries of variance 1 / ``code``, input weights start with variance 1 / ``inputs``
+    per joint, output weights at ``out_gain`` / sqrt(``out_fan_in``) and all biases at zero.
+    The hidden layer is layer-normed, so that scale holds whatever the descriptors look like.
+    The output layer has no bias and padded joints' hidden rows are zeroed, so their generated
+    weights are exactly zero.
 
-    The output layers' outputs are multiplied by 1 / ``hidden`` (``multiplier``): for one
-    robot their ReLU inputs are fixed, so an Adam step of size lr on every output-layer weight
+    The output layer's outputs are multiplied by 1 / ``hidden`` (``multiplier``): for one
+    robot its ReLU inputs are fixed, so an Adam step of size lr on every output-layer weight
     would otherwise move each generated entry by about lr x ``hidden`` / 2, a hundred times
     what the same step does to a plain layer. With the multiplier a generated entry moves like
     an ordinary weight.
@@ -94,31 +94,30 @@ class WeightGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.body = nn.Sequential(nn.Linear(2 * embed, hidden), nn.LayerNorm(hidden), nn.ReLU())
-        self.code_head = nn.Linear(hidden, (inputs + 1) * code, bias=False)
-        self.out_head = (
-            nn.Linear(hidden, outputs * (out_fan_in + 1), bias=False) if outputs else None
-        )
+        self.code_size = (inputs + 1) * code
+        # One output layer for the codes and the output layers side by side: one product.
+        self.head = nn.Linear(hidden, self.code_size + outputs * (out_fan_in + 1), bias=False)
         self.multiplier = 1.0 / hidden
         # A layer-normed ReLU feature has mean square 1/2, so a weight of std
         # sqrt(2 / hidden) * target gives generated entries of std ~ target.
         unit = math.sqrt(2.0 / hidden) / self.multiplier
         with torch.no_grad():
-            code_rows = self.code_head.weight.view(inputs + 1, code, hidden)
+            code_rows = self.head.weight[: self.code_size].view(inputs + 1, code, hidden)
             code_rows[:inputs].normal_(0.0, unit / math.sqrt(inputs))
             code_rows[inputs].zero_()
-            if self.out_head is not None:
-                out_rows = self.out_head.weight.view(outputs, out_fan_in + 1, hidden)
-                out_rows[:, :out_fan_in].normal_(0.0, unit * out_gain / math.sqrt(out_fan_in))
-                out_rows[:, out_fan_in].zero_()
+            out_rows = self.head.weight[self.code_size :].view(outputs, out_fan_in + 1, hidden)
+            out_rows[:, :out_fan_in].normal_(0.0, unit * out_gain / math.sqrt(out_fan_in))
+            out_rows[:, out_fan_in].zero_()
 
     def forward(self, e: Tensor, m: Tensor, joint_mask: Tensor) -> GeneratedWeights:
         """``e`` (U * J, E), ``m`` (U, E), ``joint_mask`` (U, J) -> the generated weights."""
         z = self.body(torch.cat([e, m.repeat_interleave(joint_mask.shape[1], dim=0)], dim=1))
-        # Scaling the output layers' input by the multiplier equals scaling their output, on
+        # Scaling the output layer's input by the multiplier equals scaling its output, on
         # fewer numbers; the same product zeroes padded joints.
         z = z * (joint_mask.reshape(-1, 1) * self.multiplier)
-        out = None if self.out_head is None else self.out_head(z)
-        return GeneratedWeights(self.code_head(z), out, m)
+        generated = self.head(z)
+        code, out = generated.split([self.code_size, generated.shape[1] - self.code_size], 1)
+        return GeneratedWeights(code, out if out.shape[1] else None, m)
 
 
 class FilmGenerator(nn.Module):
