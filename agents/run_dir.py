@@ -67,9 +67,10 @@ class RunDir:
 
 
 def create_run_dir(cfg: RunConfig) -> RunDir:
-    """Make ``<runs_dir>/<name>-<time>/`` holding the resolved config; a name clash gets a
-    numeric suffix. Everything is written into a hidden temporary folder first, then renamed."""
-    root = Path(cfg.runs_dir)
+    """Make ``<runs_dir>/<name>-<time>/`` (``~`` expanded) holding the resolved config; a name
+    clash gets a numeric suffix. Everything is written into a hidden temporary folder first,
+    then renamed."""
+    root = Path(cfg.runs_dir).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix=f".{cfg.name}-", dir=root))
@@ -87,8 +88,8 @@ def create_run_dir(cfg: RunConfig) -> RunDir:
 
 
 def open_run_dir(path: Path | str) -> RunDir:
-    """An existing run, with a clear error when the folder is not one."""
-    run = RunDir(Path(path))
+    """An existing run (``~`` expanded), with a clear error when the folder is not one."""
+    run = RunDir(Path(path).expanduser())
     if not run.path.is_dir():
         raise ConfigError(f"run directory not found: {run.path}")
     if not run.config_path.is_file():

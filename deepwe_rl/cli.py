@@ -2,7 +2,7 @@
 
 Heavy imports (SB3, Ray, PyBullet) happen inside the commands, so ``--help`` stays fast and
 never imports Ray. User errors print one line and exit with status 2; Ctrl-C during training
-saves a checkpoint and exits with status 130.
+saves a checkpoint and exits with status 130; any other failure exits with status 1.
 """
 
 from __future__ import annotations
@@ -43,12 +43,23 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line and exit status 2."""
-    from deepwe_rl.agents.interrupts import TrainingFailed, TrainingInterrupted
+def _bad_input(err: Exception) -> bool:
+    """Whether ``err`` comes from deepwe_rl's input checks: its own error types, a missing file,
+    or a plain ValueError. Libraries' subclasses of ValueError (pyarrow's ArrowInvalid, Ray's
+    RayTaskError(ValueError)) are internal failures, not bad input."""
     from deepwe_rl.config import ConfigError
     from deepwe_rl.envs.robots.structure import RobotLoadError
+
+    return isinstance(err, (ConfigError, RobotLoadError, FileNotFoundError)) or (
+        type(err) is ValueError
+    )
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line and exit status 2; let any other error
+    through (a traceback and exit status 1)."""
+    from deepwe_rl.agents.interrupts import TrainingFailed, TrainingInterrupted
 
     try:
         yield
@@ -57,7 +68,9 @@ def _user_errors() -> Iterator[None]:
         run = stop.checkpoint.parent.parent
         err_console.print(f"resume with: deepwe-rl resume {run}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (ConfigError, RobotLoadError, FileNotFoundError, ValueError) as err:
+    except (ValueError, FileNotFoundError) as err:
+        if not _bad_input(err):
+            raise
         _fail(str(err))
     except TrainingFailed as err:
         err_console.print(

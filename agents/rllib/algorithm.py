@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gymnasium as gym
 from deepwe_rl.agents import ray_cluster
+from deepwe_rl.agents.rllib.checkpoints import ray_path
 from deepwe_rl.agents.rllib.episodes import record_episode
 from deepwe_rl.agents.rllib.faults import RESTART_DELAY_S
 from deepwe_rl.agents.rllib.mixed_robot_env import MixedRobotEnv, env_config
@@ -74,7 +75,7 @@ def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConf
     SB3's PPO; the clipped objective alone limits the update.
     """
     config = RunPPOConfig()
-    config.run_dir = str(run_dir)
+    config.run_dir = ray_path(run_dir)
     return (
         config.framework("torch")
         .environment(

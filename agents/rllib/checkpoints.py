@@ -24,9 +24,24 @@ MODULE_IN_CHECKPOINT = Path(
 """Where an algorithm checkpoint keeps the trained RLModule, loadable on its own."""
 
 
+def ray_path(path: Path | str) -> str:
+    """``path`` as Ray and RLlib take it: absolute, with ``~`` expanded.
+
+    RLlib's save and restore calls read a path as a URI (pyarrow file systems), to which
+    ``runs/x`` is not a path; every path handed to Ray or RLlib goes through here, so relative,
+    absolute and ``~`` paths behave the same.
+    """
+    return str(Path(path).expanduser().resolve())
+
+
 def save(algo: Algorithm, target: Path) -> Path:
     """``algo``'s full state as a checkpoint folder at ``target``, replacing any there."""
-    return atomic_save(target, lambda tmp: algo.save_to_path(str(tmp)))
+    return atomic_save(target, lambda tmp: algo.save_to_path(ray_path(tmp)))
+
+
+def restore(algo: Algorithm, checkpoint: Path) -> None:
+    """``algo``'s full state from the checkpoint folder ``checkpoint`` (resuming a run)."""
+    algo.restore_from_path(ray_path(checkpoint))
 
 
 def save_step(algo: Algorithm, run: RunDir, step: int, keep: int) -> Path:
@@ -50,9 +65,12 @@ def newest_model(run: RunDir) -> Path:
     return latest[1]
 
 
+def newest_module(run: RunDir) -> str:
+    """The trained RLModule in ``newest_model(run)``, as a path RLlib takes."""
+    return ray_path(newest_model(run) / MODULE_IN_CHECKPOINT)
+
+
 def restore_module(algo: Algorithm, source: RunDir) -> None:
     """Load ``source``'s trained RLModule into ``algo``'s learner and env runners (fine-tuning
     from another run: only the weights, not the optimizer or the step count)."""
-    algo.restore_from_path(
-        str(newest_model(source) / MODULE_IN_CHECKPOINT), component=str(MODULE_IN_CHECKPOINT)
-    )
+    algo.restore_from_path(newest_module(source), component=str(MODULE_IN_CHECKPOINT))

@@ -4,8 +4,9 @@ restarts and the runners' nodes to the console and to TensorBoard.
 
 RLlib counts the restarts in each ``Algorithm.train()`` result under ``fault_tolerance``
 (``num_remote_worker_restarts``, ``num_healthy_workers``). A killed runner's iteration samples
-from the runners still healthy; the next iteration brings the restarted runner back with the
-current weights.
+from the runners still healthy, and so do the iterations while Ray restarts its process (the new
+process builds its envs first, seconds to a minute or more on a busy machine); the first iteration
+after that brings it back with the current weights.
 """
 
 from __future__ import annotations

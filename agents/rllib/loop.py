@@ -50,7 +50,7 @@ def run_training(
         algo = build_config(cfg, run.path, robots).build_algo()
         try:
             if checkpoint is not None:
-                algo.restore_from_path(str(checkpoint))
+                checkpoints.restore(algo, checkpoint)
             elif (source := source_run(cfg)) is not None:
                 checkpoints.restore_module(algo, source)
             step = sampled_steps(algo)
