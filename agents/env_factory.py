@@ -29,3 +29,13 @@ def training_env_fns(env: EnvSection, robots: list[str]) -> list[EnvFn]:
 
 def single_env(env: EnvSection, robot: str, **extra: Any) -> gym.Env:
     return make_env(env.task, robot, **env_kwargs(env), **extra)
+
+
+def can_do(env: EnvSection, robot: str) -> bool:
+    """Whether ``robot`` can do the config's task: its env builds (it reaches the table, it has
+    the gripper the task needs)."""
+    try:
+        single_env(env, robot).close()
+    except ValueError:
+        return False
+    return True

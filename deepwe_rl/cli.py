@@ -252,10 +252,11 @@ def transfer(
     """Measure how the run's policy transfers to other robots: zero-shot, and optionally
     fine-tuned against training from scratch. Writes <run>/transfer/ and TensorBoard."""
     with _user_errors():
+        from deepwe_rl.agents.env_factory import can_do
         from deepwe_rl.agents.interrupts import TrainingInterrupted
         from deepwe_rl.agents.robots import resolve_robots
         from deepwe_rl.agents.transfer.evaluate import transfer as run_transfer
-        from deepwe_rl.envs.robots.catalog import SPLITS
+        from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
         from deepwe_rl.envs.robots.catalog import split as split_robots
 
         run = _open_run(run_dir)
@@ -264,7 +265,8 @@ def transfer(
         names += _robot_list(robots, list)
         if not names:
             names = resolve_robots(cfg.env.robots)
-            names += [r for s in list(SPLITS)[1:] for r in SPLITS[s]]
+            held_out = [r for s in HELD_OUT for r in SPLITS[s]]
+            names += [r for r in held_out if can_do(cfg.env, r)]
         names = list(dict.fromkeys(names))
         chosen = _robot_list(finetune_robots, list) or None
         if chosen and (missing := [r for r in chosen if r not in names]):

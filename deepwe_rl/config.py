@@ -97,6 +97,21 @@ class AlgoSection(_Section):
     top_quantiles_to_drop: int = Field(2, ge=0, description="per critic, from TQC's target")
 
 
+class DemonstrationsSection(_Section):
+    """Behaviour cloning from the scripted expert before RL (sb3 backend): the expert drives
+    ``episodes`` episodes and the policy is fitted to its actions; each DAgger round then lets
+    the policy drive while the expert labels the states it visits, and fits again on all of it.
+    The env steps spent here are logged under ``demonstrations/`` and come on top of
+    ``total_timesteps``."""
+
+    episodes: int = Field(0, ge=0, description="expert-driven episodes; 0 turns this off")
+    dagger_rounds: int = Field(0, ge=0, description="policy-driven rounds after the expert's")
+    dagger_episodes: int = Field(100, ge=1, description="episodes in each DAgger round")
+    epochs: int = Field(10, ge=1, description="passes over all data so far after each round")
+    batch_size: int = Field(256, ge=2)
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+
+
 class EvalSection(_Section):
     """Periodic evaluation: deterministic episodes per robot."""
 
@@ -146,6 +161,7 @@ class RunConfig(_Section):
     env: EnvSection = Field(default_factory=EnvSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
     algo: AlgoSection = Field(default_factory=AlgoSection)
+    demonstrations: DemonstrationsSection = Field(default_factory=DemonstrationsSection)
     eval: EvalSection = Field(default_factory=EvalSection)
     checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
     ray: RaySection = Field(default_factory=RaySection)

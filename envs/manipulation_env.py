@@ -109,7 +109,7 @@ class ManipulationEnv(gym.Env):
         self.task.place()
         self.arm.read()
         obs = self._observation()
-        return obs, {"is_success": False, "robot": self.robot}
+        return obs, {"is_success": False, "robot": self.robot, **self.task.describe()}
 
     def step(
         self, action: np.ndarray

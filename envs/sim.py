@@ -18,6 +18,7 @@ class BulletSim:
         self._connected = True
         self.timestep = timestep
         self.substeps = substeps
+        self.plane: int | None = None
         # Substeps are separate stepSimulation calls: Bullet's internal numSubSteps is measurably
         # different physics for position-controlled joints (benchmarks/env_throughput.py).
         p.setTimeStep(timestep, physicsClientId=self.id)
@@ -44,7 +45,8 @@ class BulletSim:
             rgbaColor=[0.85, 0.85, 0.8, 1.0],
             physicsClientId=self.id,
         )
-        return p.createMultiBody(0.0, shape, visual, [0.0, 0.0, 0.0], physicsClientId=self.id)
+        self.plane = p.createMultiBody(0.0, shape, visual, [0.0, 0.0, 0.0], physicsClientId=self.id)
+        return self.plane
 
     def add_box(self, half_size: float, mass: float, rgba: tuple[float, ...]) -> int:
         """A cube with collision; ``mass=0`` would make it static."""

@@ -57,6 +57,10 @@ def check_config(cfg: RunConfig) -> None:
             "config error: env.control: the rllib backend supports joints only "
             "(its policy emits one command per joint slot)"
         )
+    if cfg.demonstrations.episodes:
+        raise ConfigError(
+            "config error: demonstrations.episodes: behaviour cloning runs on the sb3 backend only"
+        )
     batch = cfg.algo.n_steps * sub_envs(cfg)
     if cfg.algo.batch_size > batch:
         raise ConfigError(

@@ -175,12 +175,36 @@ def hparams(cfg: RunConfig) -> dict[str, Any]:
     return flat
 
 
+def _log_to(model: BaseAlgorithm, run: RunDir) -> None:
+    model.set_logger(Logger(str(run.tb), [SharedTagsTensorBoard(str(run.tb))]))
+
+
+def _pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> None:
+    """Behaviour cloning from the scripted expert, each round logged under ``demonstrations/``
+    at the round's index."""
+    from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
+
+    env_steps = 0
+    for k, r in enumerate(pretrain(model, cfg, robots)):
+        env_steps += r.env_steps
+        model.logger.record("demonstrations/success", r.success_rate)
+        model.logger.record("demonstrations/action_loss", r.action_loss)
+        model.logger.record("demonstrations/value_loss", r.value_loss)
+        model.logger.record("demonstrations/dataset_size", r.dataset_size)
+        model.logger.record("demonstrations/env_steps", env_steps)
+        model.logger.dump(k)
+        print(
+            f"demonstrations round {k} ({r.driver} drove {r.episodes} episodes): "
+            f"success {r.success_rate:.2f}, action loss {r.action_loss:.4f}",
+            file=sys.stderr,
+        )
+
+
 def _learn(
     model: BaseAlgorithm, cfg: RunConfig, run: RunDir, robots: list[str], reset: bool
 ) -> None:
     """Train up to ``cfg.total_timesteps`` with the run's logging, evaluation and checkpoints;
     Ctrl-C or SIGTERM saves a checkpoint and raises TrainingInterrupted."""
-    model.set_logger(Logger(str(run.tb), [SharedTagsTensorBoard(str(run.tb))]))
     eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else robots
     callbacks = [
         RobotEpisodes(),
@@ -237,6 +261,9 @@ def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
         source = source_run(cfg)
         if source is not None:
             model.policy.load_state_dict(load_model(source).policy.state_dict())
+        _log_to(model, run)
+        if cfg.demonstrations.episodes:
+            _pretrain(model, cfg, robots)
         _learn(model, cfg, run, robots, reset=True)
 
 
@@ -254,6 +281,7 @@ def resume(run: RunDir) -> None:
         model = algo_class(cfg.algo.name).load(latest[1], env=venv, device="cpu")
         if cfg.algo.name in ("sac", "tqc"):
             model.learning_starts = model.num_timesteps + cfg.algo.learning_starts
+        _log_to(model, run)
         _learn(model, cfg, run, robots, reset=False)
 
 

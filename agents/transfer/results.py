@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from deepwe_rl.envs.robots.catalog import SPLITS
+from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
 
-CATEGORIES = ("train", "interpolate", "extrapolate", "real-heldout", "other")
+CATEGORIES = ("train", *HELD_OUT, "other")
 """Heatmap and table order: the run's training robots, then the held-out splits, then any
 robot of no split (a user's URDF, say)."""
 

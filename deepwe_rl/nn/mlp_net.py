@@ -14,13 +14,13 @@ from deepwe_rl.morphology import (
     GRIPPER_DIM,
     JOINT_DESC_DIM,
     JOINT_STATE_DIM,
-    OBJECT_DIM,
     STREAM_INDEX,
     STREAMS,
 )
 from deepwe_rl.nn.config import NetworkConfig
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, mlp, scaled_head
 from deepwe_rl.nn.observation import (
+    OBJECT_INPUT_DIM,
     Obs,
     action_mask,
     goal_input,
@@ -28,6 +28,7 @@ from deepwe_rl.nn.observation import (
     joint_present,
     masked_rows,
     masked_stream,
+    object_input,
     stream_present,
 )
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -36,7 +37,7 @@ from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 def flat_size(max_joints: int, use_depth: bool, action_input: bool) -> int:
     """Length of the flattened observation (and action) the MLP reads."""
     per_joint = JOINT_STATE_DIM + JOINT_DESC_DIM + 1
-    streams = EE_DIM + GRIPPER_DIM + OBJECT_DIM + 2 * GOAL_DIM + len(STREAMS)
+    streams = EE_DIM + GRIPPER_DIM + OBJECT_INPUT_DIM + 2 * GOAL_DIM + len(STREAMS)
     depth = math.prod(DEPTH_SHAPE) if use_depth else 0
     action = max_joints + 1 if action_input else 0
     return max_joints * per_joint + streams + depth + action
@@ -82,7 +83,7 @@ class MLPNet(SlotNet):
             joints.to(obs["joint_state"].dtype),
             masked_stream(obs["ee"], streams[:, STREAM_INDEX["ee"]]),
             masked_stream(obs["gripper"], streams[:, STREAM_INDEX["gripper"]]),
-            masked_stream(obs["object"], streams[:, STREAM_INDEX["object"]]),
+            masked_stream(object_input(obs), streams[:, STREAM_INDEX["object"]]),
             masked_stream(goal_input(obs), streams[:, STREAM_INDEX["goal"]]),
             streams.to(obs["joint_state"].dtype),
         ]

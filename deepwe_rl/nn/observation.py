@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from deepwe_rl.morphology import STREAM_INDEX
+from deepwe_rl.morphology import OBJECT_DIM, STREAM_INDEX
 
 Obs = dict[str, Tensor]
 """A batch of observations: float32 tensors with the batch dimension first."""
@@ -47,6 +47,21 @@ def masked_stream(values: Tensor, present: Tensor) -> Tensor:
     """``values`` (B, ...) with every sample whose ``present`` (B,) entry is False set to 0."""
     shape = (-1,) + (1,) * (values.dim() - 1)
     return torch.where(present.view(shape), values, values.new_zeros(()))
+
+
+RELATIVE_SCALE = 10.0
+"""Offsets between bodies enter the object stream in decimetres, so that the centimetre
+offsets a push or a grasp turns on are not lost among inputs of order one."""
+
+OBJECT_INPUT_DIM = OBJECT_DIM + 3
+
+
+def object_input(obs: Obs) -> Tensor:
+    """The object stream's input ``[object, RELATIVE_SCALE * (object - end effector)]``
+    (positions), ``(B, OBJECT_INPUT_DIM)``: the offset a manipulation policy steers by, handed
+    to every network rather than left for it to subtract."""
+    offset = obs["object"][:, 0:3] - obs["ee"][:, 0:3]
+    return torch.cat([obs["object"], RELATIVE_SCALE * offset], dim=1)
 
 
 def goal_input(obs: Obs) -> Tensor:

@@ -21,15 +21,16 @@ from deepwe_rl.morphology import (
     EE_DIM,
     GOAL_DIM,
     GRIPPER_DIM,
-    OBJECT_DIM,
     STREAM_INDEX,
 )
 from deepwe_rl.nn.observation import (
     DEPTH,
+    OBJECT_INPUT_DIM,
     Obs,
     goal_input,
     gripper_input,
     masked_stream,
+    object_input,
     stream_present,
 )
 
@@ -81,7 +82,7 @@ class StreamReader(nn.Module):
     def __init__(self, gripper_action: bool = False, use_depth: bool = False) -> None:
         super().__init__()
         self.use_depth = use_depth
-        self.in_dims = [EE_DIM, GRIPPER_DIM + int(gripper_action), OBJECT_DIM, 2 * GOAL_DIM]
+        self.in_dims = [EE_DIM, GRIPPER_DIM + int(gripper_action), OBJECT_INPUT_DIM, 2 * GOAL_DIM]
         self.count = len(VECTOR_STREAMS) + int(use_depth)
         columns = [i for i, d in enumerate(self.in_dims) for _ in range(d)]
         columns += list(range(len(VECTOR_STREAMS)))
@@ -98,7 +99,7 @@ class StreamReader(nn.Module):
             present = present.clone()
             present[:, -1] = False
         flags = present[:, : len(VECTOR_STREAMS)].to(obs["ee"].dtype)
-        parts = [obs["ee"], gripper_input(obs, action), obs["object"], goal_input(obs), flags]
+        parts = [obs["ee"], gripper_input(obs, action), object_input(obs), goal_input(obs), flags]
         x = torch.where(present.index_select(1, self.column_stream), torch.cat(parts, 1), 0.0)
         depth = None
         if self.use_depth:

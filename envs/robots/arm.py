@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pybullet as p
 from deepwe_rl.envs.robots.catalog import RobotSource
@@ -47,6 +49,7 @@ class Arm:
         self._g_forces = s.gripper_effort.tolist()
         self._g_span = s.gripper_upper - s.gripper_lower
         self.ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
+        self._tcp = np.asarray(source.tcp, dtype=np.float64)
         home = source.home if source.home is not None else np.zeros(self.num_joints)
         if len(home) != self.num_joints:
             raise ValueError(
@@ -76,7 +79,7 @@ class Arm:
             rot = np.array(p.getMatrixFromQuaternion(state[5])).reshape(3, 3)
             origins.append(np.array(state[4]))
             axes.append(rot @ np.array(axis))
-        tip = np.array(self.link_frame(s.ee_link)[0])
+        tip = self._tcp_at(*self.link_frame(s.ee_link))
         ends = [*origins[1:], tip]
         joints = tuple(
             JointSpec(
@@ -133,9 +136,19 @@ class Arm:
             computeForwardKinematics=1,
             physicsClientId=self.sim_id,
         )
-        self.ee[0:3] = link[4]
+        self.ee[0:3] = self._tcp_at(link[4], link[5])
         self.ee[3:7] = link[5]
-        self.ee[7:10] = link[6]
+        self.ee[7:10] = np.asarray(link[6]) + np.cross(link[7], self.ee[0:3] - link[4])
+
+    def touches(self, body: int) -> bool:
+        """Whether a link the arm moves beyond its first joint is in contact with ``body``."""
+        contacts = p.getContactPoints(self.body, body, physicsClientId=self.sim_id)
+        return any(c[3] > self._arm_ids[min(1, self.num_joints - 1)] for c in contacts)
+
+    def _tcp_at(self, position: Sequence[float], orientation: Sequence[float]) -> np.ndarray:
+        """The tool centre point in the world, for the end-effector link's frame."""
+        rotation = np.array(p.getMatrixFromQuaternion(orientation)).reshape(3, 3)
+        return np.asarray(position) + rotation @ self._tcp
 
     def joint_state(self) -> np.ndarray:
         """Per-joint state rows for the real joints, from the last ``read``."""
@@ -180,19 +193,61 @@ class Arm:
 
     def command_ee(self, cartesian: np.ndarray, gripper_action: float) -> None:
         """End-effector control: move the end-effector target by up to EE_STEP, solved by IK."""
-        s = self.structure
         target = self.ee[0:3] + EE_STEP * cartesian
         target[2] = max(target[2], 0.0)
+        q = self.solve_ik(target)
+        self.last_command[:] = np.clip((q - self.q) / JOINT_STEP, -1.0, 1.0)
+        self._command(q, self._gripper_command(gripper_action))
+
+    def solve_ik(self, target: np.ndarray, iterations: int = 20) -> np.ndarray:
+        """Joint positions, within the limits, that put the end effector at ``target``: Bullet's
+        position-only IK seeded with the simulator's current joint state."""
+        s = self.structure
+        link = np.asarray(target, dtype=np.float64)
+        if self._tcp.any():  # aim the link so that its tool point lands on the target
+            position, orientation = self.link_frame(s.ee_link)
+            link = link - (self._tcp_at(position, orientation) - np.asarray(position))
         solution = p.calculateInverseKinematics(
             self.body,
             int(s.ee_link),
-            target.tolist(),
-            maxNumIterations=20,
+            link.tolist(),
+            maxNumIterations=iterations,
+            residualThreshold=1e-4,
             physicsClientId=self.sim_id,
         )
-        q = np.clip(np.asarray(solution)[self.ik_index], s.lower, s.upper)
-        self.last_command[:] = np.clip((q - self.q) / JOINT_STEP, -1.0, 1.0)
-        self._command(q, self._gripper_command(gripper_action))
+        return np.clip(np.asarray(solution)[self.ik_index], s.lower, s.upper)
+
+    def joint_motion(self, step: np.ndarray, damping: float = 0.05) -> np.ndarray:
+        """The smallest joint motion that moves the end effector by ``step`` (metres), to first
+        order: the damped least-squares inverse of the end effector's position Jacobian at the
+        joints' last ``read``. A smooth function of the joint state, unlike a full IK solve."""
+        s = self.structure
+        movable = [
+            st[0]
+            for st in p.getJointStates(
+                self.body, s.movable_joints.tolist(), physicsClientId=self.sim_id
+            )
+        ]
+        linear, _ = p.calculateJacobian(
+            self.body,
+            int(s.ee_link),
+            self._tcp.tolist(),
+            movable,
+            [0.0] * len(movable),
+            [0.0] * len(movable),
+            physicsClientId=self.sim_id,
+        )
+        jac = np.asarray(linear)[:, self.ik_index]
+        gram = jac @ jac.T + damping**2 * np.eye(3)
+        return jac.T @ np.linalg.solve(gram, np.asarray(step, dtype=np.float64))
+
+    def reaches(self, target: np.ndarray, tolerance: float = 0.02) -> bool:
+        """Whether IK from the home pose puts the end effector within ``tolerance`` metres of
+        ``target`` with every link frame above the table. Moves the joints: the caller puts
+        the arm back afterwards."""
+        self.set_joints(self.home)
+        ee, lowest = self.forward_kinematics(self.solve_ik(target, iterations=100))
+        return bool(np.linalg.norm(ee - target) < tolerance and lowest >= 0.0)
 
     # --- kinematics -------------------------------------------------------------------------
     def sample_configuration(self, rng: np.random.Generator) -> np.ndarray:
@@ -213,4 +268,4 @@ class Arm:
             physicsClientId=self.sim_id,
         )
         lowest = min(st[4][2] for st in states[1:])
-        return np.array(states[-1][4]), lowest
+        return self._tcp_at(states[-1][4], states[-1][5]), lowest

@@ -21,6 +21,9 @@ class RobotSource:
     ee_link: str | None = None
     home: tuple[float, ...] | None = None
     gripper_open_at_upper: bool | None = None
+    tcp: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """The tool centre point in the end-effector link's frame: the point that counts as the end
+    effector, for a URDF whose gripper has no link between its fingertips."""
     inertia_from_file: bool = False
     """Use the URDF's inertia tensors instead of Bullet's estimate from the collision shapes:
     closer to the real arm, and cheaper to simulate. Only for URDFs whose inertias are valid."""
@@ -43,6 +46,7 @@ REAL_ARMS: dict[str, RobotSource] = {
         "kuka_iiwa",
         _data("kuka_iiwa/model.urdf"),
         home=(0.0, 0.5, 0.0, -1.4, 0.0, 1.0, 0.0),
+        tcp=(0.0, 0.0, 0.045),  # the flange face
         inertia_from_file=True,
     ),
     "xarm6": RobotSource(
@@ -50,6 +54,7 @@ REAL_ARMS: dict[str, RobotSource] = {
         _data("xarm/xarm6_with_gripper.urdf"),
         home=(0.0, 0.2, -1.2, 0.0, 1.0, 0.0),
         gripper_open_at_upper=False,
+        tcp=(0.0, 0.0, 0.16),  # between the finger pads, below the gripper's base link
     ),
 }
 
@@ -67,9 +72,23 @@ SPLITS: dict[str, tuple[str, ...]] = {
     ),
     "extrapolate": ("proc:2:100", *(f"proc:{n}:{s}" for n in (4, 6) for s in (100, 101))),
     "real-heldout": ("xarm6",),
+    # The arms of `train` that can push a cube in front of them; proc:3:1-3 cannot reach
+    # behind one (tests/test_env_tasks.py checks every arm here with the scripted expert).
+    "push-train": (
+        "panda",
+        "kuka_iiwa",
+        "proc:3:0",
+        *(f"proc:5:{s}" for s in (1, 2, 3)),
+        *(f"proc:7:{s}" for s in (1, 3)),
+    ),
 }
 """Named robot sets. ``interpolate`` has the joint counts of ``train`` with new geometry,
-``extrapolate`` joint counts never seen in training, ``real-heldout`` a real arm kept out."""
+``extrapolate`` joint counts never seen in training, ``real-heldout`` a real arm kept out.
+``push-train`` is ``train`` for Push; the held-out splits serve every task, less the arms that
+cannot do it (proc:2:100 cannot push)."""
+
+HELD_OUT = ("interpolate", "extrapolate", "real-heldout")
+"""The splits of robots kept out of every training split, in the order results list them."""
 
 
 def catalog_names() -> list[str]:

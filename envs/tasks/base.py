@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,10 @@ class Task:
     def place(self) -> None:
         self.sim.set_pose(self.marker, self.goal)
 
+    def describe(self) -> dict[str, Any]:
+        """What ``reset`` drew beyond the goal, for its ``info``."""
+        return {}
+
     def achieved_goal(self) -> np.ndarray:
         raise NotImplementedError
 
@@ -81,39 +86,100 @@ class Task:
         return -d.astype(np.float32)
 
 
+OBJECT_RANGE = 0.15
+"""Half-width (metres) of panda-gym v3's square of cube starts and goals. An arm whose table
+reach is narrower gets a square half as wide as its reach, so every arm's draws stay in reach."""
+
+PUSH_CLEARANCE = 0.09
+"""How far behind the cube's centre (metres) the end effector stands to push it; the cube's
+start and its goal each need that point reachable, on the side facing away from the goal."""
+
+
+@dataclass(frozen=True)
+class TableRegion:
+    """The square of the table, in front of the arm, where cubes start and goals lie."""
+
+    center: tuple[float, float]
+    half_width: float
+
+    @classmethod
+    def of(cls, table: np.ndarray) -> TableRegion:
+        """Centred along the arm's home direction (+x) midway through its reach on the table,
+        ``min(OBJECT_RANGE, reach / 4)`` wide on each side, where reach is the radial width of
+        the table points it reaches."""
+        radius = np.hypot(table[:, 0], table[:, 1])
+        near, far = float(radius.min()), float(radius.max())
+        return cls(((near + far) / 2, 0.0), min(OBJECT_RANGE, (far - near) / 4))
+
+    def draw(self, rng: np.random.Generator, height: float) -> np.ndarray:
+        x, y = np.asarray(self.center) + rng.uniform(-self.half_width, self.half_width, 2)
+        return np.array([x, y, height])
+
+
 class ObjectTask(Task):
-    """A task with one cube on the table that must be brought to the goal."""
+    """A task with one cube on the table that must be brought to the goal.
+
+    The cube starts uniformly in the arm's ``TableRegion`` and the goal is drawn the same way
+    (on the table for Push, possibly in the air for PickAndPlace), as panda-gym v3 draws them,
+    redrawn until the cube does not already lie on the goal and the arm reaches the points the
+    task needs (``_feasible``).
+    """
 
     has_object = True
     half_size = 0.02
+    draws = 100
+    """Draws per reset before giving up on finding a start and goal the arm reaches."""
 
     def __init__(self, sim: BulletSim, arm: Arm, reward: str, distance_threshold: float) -> None:
         super().__init__(sim, arm, reward, distance_threshold)
-        self.workspace = Workspace(arm)
-        self.table = self.workspace.band(*TABLE_BAND)
-        if len(self.table) < 5:
+        table = Workspace(arm).band(*TABLE_BAND)
+        if len(table) < 5:
             raise ValueError(
                 f"robot '{arm.source.name}' cannot reach the table top, so it cannot do {self.name}"
             )
+        self.region = TableRegion.of(table)
         self.object = self._add_object()
         self.object_start = np.zeros(3)
         self._state = np.zeros(OBJECT_DIM)
+        try:
+            self.sample(np.random.default_rng(0))
+        except ValueError:
+            raise ValueError(
+                f"robot '{arm.source.name}' cannot reach the cube and goal in front of it, "
+                f"so it cannot do {self.name}"
+            ) from None
 
     def _add_object(self) -> int:
         return self.sim.add_box(self.half_size, 1.0, (0.9, 0.2, 0.2, 1.0))
 
-    def _on_table(self, rng: np.random.Generator) -> np.ndarray:
-        point = self.table[rng.integers(len(self.table))].copy()
-        point[2] = self.half_size
-        return point
+    def _draw_goal(self, rng: np.random.Generator) -> np.ndarray:
+        return self.region.draw(rng, self.half_size)
 
-    def _start_and_goal(self, rng: np.random.Generator, goal_pool: np.ndarray) -> None:
-        """Draw an object start on the table and a goal from ``goal_pool`` clear of each other."""
-        self.object_start = self._on_table(rng)
-        for _ in range(100):
-            self.goal = goal_pool[rng.integers(len(goal_pool))].copy()
-            if np.linalg.norm(self.goal - self.object_start) > 2 * self.distance_threshold:
+    def sample(self, rng: np.random.Generator) -> None:
+        for _ in range(self.draws):
+            start, goal = self.region.draw(rng, self.half_size), self._draw_goal(rng)
+            if np.linalg.norm(goal - start) <= self.distance_threshold:
+                continue
+            if self._feasible(start, goal):
+                self.object_start, self.goal = start, goal
                 return
+        raise ValueError(
+            f"no reachable cube start and goal for robot '{self.arm.source.name}' "
+            f"in {self.draws} draws"
+        )
+
+    def _feasible(self, start: np.ndarray, goal: np.ndarray) -> bool:
+        """Whether the arm reaches behind the cube, facing the goal, at its start and goal."""
+        back = push_direction(start, goal) * PUSH_CLEARANCE
+        return self.arm.reaches(start - back) and self.arm.reaches(goal - back)
+
+    def describe(self) -> dict[str, Any]:
+        """The task's distribution, for ``info`` at reset."""
+        return {
+            "region_center": self.region.center,
+            "region_half_width": self.region.half_width,
+            "object_start": self.object_start.tolist(),
+        }
 
     def place(self) -> None:
         super().place()
@@ -129,3 +195,11 @@ class ObjectTask(Task):
     def object_state(self, out: np.ndarray) -> None:
         self.sim.body_state(self.object, self._state)
         out[:] = self._state
+
+
+def push_direction(start: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """The unit vector in the table plane from ``start`` towards ``goal`` (+x when they share
+    their xy)."""
+    d = np.array([goal[0] - start[0], goal[1] - start[1], 0.0])
+    norm = np.linalg.norm(d)
+    return d / norm if norm > 1e-9 else np.array([1.0, 0.0, 0.0])

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 from deepwe_rl.envs.tasks.base import ObjectTask
 
 
 class Push(ObjectTask):
-    """The cube starts and the goal lies at table-top points this robot's end effector reaches."""
+    """Cube and goal both on the table, in the square in front of the arm (``TableRegion``)."""
 
     name = "Push"
-
-    def sample(self, rng: np.random.Generator) -> None:
-        goals = self.table.copy()
-        goals[:, 2] = self.half_size
-        self._start_and_goal(rng, goals)
