@@ -261,12 +261,13 @@ def transfer(
 
         run = _open_run(run_dir)
         cfg = run.config()
-        names = [r for s in split or [] for r in split_robots(s)]
-        names += _robot_list(robots, list)
+        # A split's arms that cannot do the run's task (proc:2:100 cannot push) are left out;
+        # a robot named on its own is evaluated or refused.
+        members = [r for s in split or [] for r in split_robots(s)]
+        names = [r for r in members if can_do(cfg.env, r)] + _robot_list(robots, list)
         if not names:
-            names = resolve_robots(cfg.env.robots)
             held_out = [r for s in HELD_OUT for r in SPLITS[s]]
-            names += [r for r in held_out if can_do(cfg.env, r)]
+            names = resolve_robots(cfg.env.robots) + [r for r in held_out if can_do(cfg.env, r)]
         names = list(dict.fromkeys(names))
         chosen = _robot_list(finetune_robots, list) or None
         if chosen and (missing := [r for r in chosen if r not in names]):

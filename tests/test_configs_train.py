@@ -37,7 +37,13 @@ SHRINK = {
 @pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
 def test_config_trains(config: Path, tmp_path: Path) -> None:
-    backend = "rllib" if "backend: rllib" in config.read_text() else "sb3"
+    text = config.read_text()
+    backend = "rllib" if "backend: rllib" in text else "sb3"
+    demonstrations = (
+        ["demonstrations.episodes=2", "demonstrations.dagger_episodes=2", "demonstrations.epochs=1"]
+        if "demonstrations:" in text
+        else []
+    )
     result = subprocess.run(
         [
             sys.executable,
@@ -46,6 +52,7 @@ def test_config_trains(config: Path, tmp_path: Path) -> None:
             "train",
             str(config),
             *SHRINK[backend],
+            *demonstrations,
             "network.hidden=64",
             f"runs_dir={tmp_path}",
         ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from deepwe_rl.agents.demonstrations import collect
@@ -10,6 +12,7 @@ from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
 from deepwe_rl.agents.sb3.train import _new_model, _vec_env
 
 from deepwe_rl.config import RunConfig, validate
+from tests.cli_runs import only_run, run_cli, scalar_tags
 
 MIXED = ["panda", "proc:3:0"]  # 7 joints and a gripper; 3 joints and none
 
@@ -69,9 +72,52 @@ def test_behaviour_cloning_moves_the_policy_onto_the_expert() -> None:
         return float(np.mean((actions - data.actions) ** 2))
 
     before = error()
-    rounds = pretrain(model, cfg, MIXED)
+    rounds = list(pretrain(model, cfg, MIXED))
     venv.close()
     assert [r.driver for r in rounds] == ["expert", "policy"]
     assert rounds[0].episodes == 4 and rounds[1].episodes == 2
     assert rounds[1].dataset_size == len(data) + rounds[1].env_steps
     assert error() < 0.3 * before
+
+
+def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
+    """``configs/push.yaml`` as a user runs it, shrunk: two demonstration rounds logged under
+    ``demonstrations/`` in TensorBoard, then PPO, then the final model."""
+    result = run_cli(
+        "train",
+        "configs/push.yaml",
+        "env.robots=[panda,proc:3:0]",
+        "env.n_envs=2",
+        "total_timesteps=256",
+        "algo.n_steps=64",
+        "algo.batch_size=64",
+        "algo.n_epochs=1",
+        "network.hidden=64",
+        "demonstrations.episodes=2",
+        "demonstrations.dagger_rounds=1",
+        "demonstrations.dagger_episodes=2",
+        "demonstrations.epochs=1",
+        "eval.freq=0",
+        "checkpoint.freq=0",
+        f"runs_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "demonstrations round 1 (policy drove 2 episodes)" in result.stderr
+    run = only_run(tmp_path)
+    tags = scalar_tags(run / "tb")
+    assert [step for step, _ in tags["demonstrations/success"]] == [0, 1]
+    steps = [value for _, value in tags["demonstrations/env_steps"]]
+    assert 0 < steps[0] < steps[1]
+    assert "rollout/success_rate" in tags or "train/value_loss" in tags
+    assert (run / "model.zip").is_file()
+
+
+def test_rllib_refuses_demonstrations(tmp_path: Path) -> None:
+    result = run_cli(
+        "train", "configs/rllib_ppo.yaml", "demonstrations.episodes=10", f"runs_dir={tmp_path}"
+    )
+    assert result.returncode == 2
+    assert "demonstrations.episodes: behaviour cloning runs on the sb3 backend only" in (
+        result.stderr + result.stdout
+    )
+    assert not list(tmp_path.iterdir())

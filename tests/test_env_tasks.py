@@ -7,10 +7,15 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from deepwe_rl.envs.experts import expert_action
-from deepwe_rl.envs.robots.catalog import split
+from deepwe_rl.envs.robots.catalog import HELD_OUT, split
 from deepwe_rl.envs.tasks.base import OBJECT_RANGE, PUSH_CLEARANCE, push_direction
 
-PUSH_ARMS = [*split("push-train"), *split("push-heldout")]
+CANNOT_PUSH = ("proc:2:100", "proc:3:1", "proc:3:2", "proc:3:3")
+PUSH_ARMS = [
+    *split("push-train"),
+    *(r for s in HELD_OUT for r in split(s) if r not in CANNOT_PUSH),
+]
+"""Every arm a Push run trains on or is evaluated on by default."""
 
 
 def _episode(env: gym.Env, seed: int) -> bool:
@@ -63,6 +68,7 @@ def test_expert_pushes(robot: str) -> None:
     assert np.mean(successes) >= 0.9, successes
 
 
-def test_arms_that_cannot_push_are_refused() -> None:
-    with pytest.raises(ValueError, match="cannot"):
-        gym.make("deepwe_rl/Push-v0", robot="proc:2:100")
+@pytest.mark.parametrize("robot", CANNOT_PUSH)
+def test_arms_that_cannot_push_are_refused(robot: str) -> None:
+    with pytest.raises(ValueError, match="cannot reach the cube and goal in front of it"):
+        gym.make("deepwe_rl/Push-v0", robot=robot)

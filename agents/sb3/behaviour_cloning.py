@@ -8,6 +8,7 @@ that knows what the demonstrated behaviour earns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +71,12 @@ def _fit(model: BaseAlgorithm, data: Demonstrations, cfg: RunConfig) -> tuple[fl
     return float(np.mean(action_losses)), float(np.mean(value_losses)) if value_losses else 0.0
 
 
-def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> list[Round]:
+def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterator[Round]:
     """Expert-driven episodes, then ``dagger_rounds`` rounds driven by the policy and labelled
-    by the expert, fitting the policy to everything so far after each; one ``Round`` each."""
+    by the expert, fitting the policy to everything so far after each; yields a ``Round`` as
+    each one ends."""
     d = cfg.demonstrations
     envs = [fn() for fn in training_env_fns(cfg.env, robots)]
-    rounds: list[Round] = []
     try:
         data = collect(envs, d.episodes, cfg.seed, cfg.algo.gamma)
         drivers = [("expert", data)]
@@ -88,18 +89,15 @@ def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> list[Ro
                 data = data.extend(new)
             driver, latest = drivers[-1]
             action_loss, value_loss = _fit(model, data, cfg)
-            rounds.append(
-                Round(
-                    driver,
-                    latest.episodes,
-                    latest.success_rate,
-                    len(data),
-                    latest.env_steps,
-                    action_loss,
-                    value_loss,
-                )
+            yield Round(
+                driver,
+                latest.episodes,
+                latest.success_rate,
+                len(data),
+                latest.env_steps,
+                action_loss,
+                value_loss,
             )
     finally:
         for env in envs:
             env.close()
-    return rounds

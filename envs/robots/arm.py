@@ -26,6 +26,9 @@ EE_STEP = 0.05
 GRIPPER_STEP = 0.5
 """Largest change of the gripper's opening fraction per env step."""
 
+_AT_LIMIT = 0.02
+"""Radians from a joint limit within which ``joint_motion`` holds a joint that would pass it."""
+
 
 class Arm:
     """One robot arm loaded at the origin of a BulletSim, with a fixed base.
@@ -145,6 +148,12 @@ class Arm:
         contacts = p.getContactPoints(self.body, body, physicsClientId=self.sim_id)
         return any(c[3] > self._arm_ids[min(1, self.num_joints - 1)] for c in contacts)
 
+    def near(self, body: int, distance: float) -> bool:
+        """Whether a link of the arm, its gripper's fingers aside, comes within ``distance``
+        metres of ``body``."""
+        points = p.getClosestPoints(self.body, body, distance, physicsClientId=self.sim_id)
+        return any(c[3] not in self._g_ids for c in points)
+
     def _tcp_at(self, position: Sequence[float], orientation: Sequence[float]) -> np.ndarray:
         """The tool centre point in the world, for the end-effector link's frame."""
         rotation = np.array(p.getMatrixFromQuaternion(orientation)).reshape(3, 3)
@@ -238,8 +247,18 @@ class Arm:
             physicsClientId=self.sim_id,
         )
         jac = np.asarray(linear)[:, self.ik_index]
-        gram = jac @ jac.T + damping**2 * np.eye(3)
-        return jac.T @ np.linalg.solve(gram, np.asarray(step, dtype=np.float64))
+        step = np.asarray(step, dtype=np.float64)
+        free = np.ones(self.num_joints, dtype=bool)
+        for _ in range(self.num_joints):  # a joint at its limit that would pass it is held
+            j = jac * free
+            dq = j.T @ np.linalg.solve(j @ j.T + damping**2 * np.eye(3), step)
+            blocked = ((self.q <= s.lower + _AT_LIMIT) & (dq < 0)) | (
+                (self.q >= s.upper - _AT_LIMIT) & (dq > 0)
+            )
+            if not (blocked & free).any():
+                return dq
+            free &= ~blocked
+        return dq
 
     def reaches(self, target: np.ndarray, tolerance: float = 0.02) -> bool:
         """Whether IK from the home pose puts the end effector within ``tolerance`` metres of

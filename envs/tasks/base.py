@@ -95,6 +95,11 @@ PUSH_CLEARANCE = 0.09
 start and its goal each need that point reachable, on the side facing away from the goal."""
 
 
+CUBE_CLEARANCE = 0.01
+"""How far (metres) every link but the gripper's fingers must stay from the cube while the arm
+stands behind it."""
+
+
 @dataclass(frozen=True)
 class TableRegion:
     """The square of the table, in front of the arm, where cubes start and goals lie."""
@@ -169,9 +174,17 @@ class ObjectTask(Task):
         )
 
     def _feasible(self, start: np.ndarray, goal: np.ndarray) -> bool:
-        """Whether the arm reaches behind the cube, facing the goal, at its start and goal."""
+        """Whether the arm gets behind the cube, facing the goal, at its start and at the goal:
+        it reaches the point there, and none of its links then lies over the cube (an arm
+        stretched out to pull a cube towards its base would press its forearm on it)."""
         back = push_direction(start, goal) * PUSH_CLEARANCE
-        return self.arm.reaches(start - back) and self.arm.reaches(goal - back)
+        for cube in (start, goal):
+            if not self.arm.reaches(cube - back):
+                return False
+            self.sim.set_pose(self.object, cube)
+            if self.arm.near(self.object, CUBE_CLEARANCE):
+                return False
+        return True
 
     def describe(self) -> dict[str, Any]:
         """The task's distribution, for ``info`` at reset."""
