@@ -82,7 +82,8 @@ def test_behaviour_cloning_moves_the_policy_onto_the_expert() -> None:
 
 def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
     """``configs/push.yaml`` as a user runs it, shrunk: two demonstration rounds logged under
-    ``demonstrations/`` in TensorBoard, then PPO, then the final model."""
+    ``demonstrations/`` in TensorBoard, the cloned policy evaluated before RL, then PPO, then
+    the final model."""
     result = run_cli(
         "train",
         "configs/push.yaml",
@@ -97,7 +98,8 @@ def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
         "demonstrations.dagger_rounds=1",
         "demonstrations.dagger_episodes=2",
         "demonstrations.epochs=1",
-        "eval.freq=0",
+        "eval.freq=256",
+        "eval.episodes=1",
         "checkpoint.freq=0",
         f"runs_dir={tmp_path}",
     )
@@ -108,7 +110,8 @@ def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
     assert [step for step, _ in tags["demonstrations/success"]] == [0, 1]
     steps = [value for _, value in tags["demonstrations/env_steps"]]
     assert 0 < steps[0] < steps[1]
-    assert "rollout/success_rate" in tags or "train/value_loss" in tags
+    assert [step for step, _ in tags["eval/success_rate"]] == [0, 256]
+    assert (run / "eval" / "eval_000000000.json").is_file()
     assert (run / "model.zip").is_file()
 
 

@@ -75,13 +75,21 @@ class RobotEpisodes(BaseCallback):
 
 class PeriodicEval(_Every):
     """Deterministic episodes on every eval robot each ``freq`` env steps: ``eval/...`` scalars
-    and ``eval/eval_<step>.json`` in the run."""
+    and ``eval/eval_<step>.json`` in the run; with ``at_start`` also before the first step (a
+    policy cloned from demonstrations, before RL)."""
 
-    def __init__(self, evaluator: Evaluator, episodes: int, run: RunDir, freq: int) -> None:
+    def __init__(
+        self, evaluator: Evaluator, episodes: int, run: RunDir, freq: int, at_start: bool = False
+    ) -> None:
         super().__init__(freq)
         self.evaluator = evaluator
         self.episodes = episodes
         self.run = run
+        self.at_start = at_start
+
+    def _on_training_start(self) -> None:
+        if self.at_start:
+            self.fire()
 
     def fire(self) -> None:
         episodes = self.evaluator.run(

@@ -217,7 +217,8 @@ def _learn(
         callbacks.append(RayRollouts())
     evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
     if evaluator is not None:
-        callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq))
+        cloned = reset and cfg.demonstrations.episodes > 0
+        callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq, cloned))
     remaining = cfg.total_timesteps - model.num_timesteps
     try:
         with sigterm_as_interrupt():

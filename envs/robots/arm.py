@@ -148,11 +148,11 @@ class Arm:
         contacts = p.getContactPoints(self.body, body, physicsClientId=self.sim_id)
         return any(c[3] > self._arm_ids[min(1, self.num_joints - 1)] for c in contacts)
 
-    def near(self, body: int, distance: float) -> bool:
+    def over(self, body: int, top: float, distance: float) -> bool:
         """Whether a link of the arm, its gripper's fingers aside, comes within ``distance``
-        metres of ``body``."""
+        metres of ``body`` from above the height ``top`` (its top face)."""
         points = p.getClosestPoints(self.body, body, distance, physicsClientId=self.sim_id)
-        return any(c[3] not in self._g_ids for c in points)
+        return any(c[3] not in self._g_ids and c[5][2] >= top for c in points)
 
     def _tcp_at(self, position: Sequence[float], orientation: Sequence[float]) -> np.ndarray:
         """The tool centre point in the world, for the end-effector link's frame."""
@@ -265,7 +265,10 @@ class Arm:
         ``target`` with every link frame above the table. Moves the joints: the caller puts
         the arm back afterwards."""
         self.set_joints(self.home)
-        ee, lowest = self.forward_kinematics(self.solve_ik(target, iterations=100))
+        # Each solve aims the link by its orientation before the solve, which moves a tool
+        # centre point off the link; solving again from the last solution takes that up.
+        for _ in range(3 if self._tcp.any() else 1):
+            ee, lowest = self.forward_kinematics(self.solve_ik(target, iterations=100))
         return bool(np.linalg.norm(ee - target) < tolerance and lowest >= 0.0)
 
     # --- kinematics -------------------------------------------------------------------------

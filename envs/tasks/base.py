@@ -96,7 +96,7 @@ start and its goal each need that point reachable, on the side facing away from 
 
 
 CUBE_CLEARANCE = 0.01
-"""How far (metres) every link but the gripper's fingers must stay from the cube while the arm
+"""How far (metres) every link but the gripper's fingers must stay above the cube while the arm
 stands behind it."""
 
 
@@ -175,14 +175,15 @@ class ObjectTask(Task):
 
     def _feasible(self, start: np.ndarray, goal: np.ndarray) -> bool:
         """Whether the arm gets behind the cube, facing the goal, at its start and at the goal:
-        it reaches the point there, and none of its links then lies over the cube (an arm
-        stretched out to pull a cube towards its base would press its forearm on it)."""
+        it reaches the point there, and none of its links then comes down on the cube from
+        above (an arm stretched out to pull a cube towards its base would press its forearm on
+        it)."""
         back = push_direction(start, goal) * PUSH_CLEARANCE
         for cube in (start, goal):
             if not self.arm.reaches(cube - back):
                 return False
             self.sim.set_pose(self.object, cube)
-            if self.arm.near(self.object, CUBE_CLEARANCE):
+            if self.arm.over(self.object, cube[2] + self.half_size, CUBE_CLEARANCE):
                 return False
         return True
 
