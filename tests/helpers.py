@@ -7,6 +7,12 @@ from pathlib import Path
 import numpy as np
 from deepwe_rl.envs.manipulation_env import ManipulationEnv
 
+CANNOT_PUSH = ("proc:2:100", "proc:3:1", "proc:3:2", "proc:3:3")
+"""Catalog arms that cannot get behind a cube in front of them (their envs refuse Push)."""
+
+CANNOT_PICK = ("proc:3:1",)
+"""Catalog arms with a gripper that cannot reach a cube in front of them and above it."""
+
 
 def ik_reaches(
     env: ManipulationEnv, point: np.ndarray, tolerance: float, restarts: int = 40

@@ -10,7 +10,8 @@ from deepwe_rl.envs.experts import expert_action
 from deepwe_rl.envs.robots.catalog import HELD_OUT, split
 from deepwe_rl.envs.tasks.base import OBJECT_RANGE, PUSH_CLEARANCE, push_direction
 
-CANNOT_PUSH = ("proc:2:100", "proc:3:1", "proc:3:2", "proc:3:3")
+from tests.helpers import CANNOT_PUSH
+
 PUSH_ARMS = [
     *split("push-train"),
     *(r for s in HELD_OUT for r in split(s) if r not in CANNOT_PUSH),
