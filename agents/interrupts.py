@@ -4,7 +4,7 @@ after which the backend saves a checkpoint and raises TrainingInterrupted."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -36,3 +36,26 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def interrupt_at_safe_points() -> Iterator[Callable[[], None]]:
+    """Within the block, Ctrl-C and SIGTERM only set a flag; the check it yields raises
+    KeyboardInterrupt once the flag is set. Training calls the check between steps, so the
+    interrupt never lands inside a library's critical section (an exception raised while a
+    writer thread's lock is held leaves that lock taken and the final save waiting on it)."""
+    requested: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        requested.append(signum)
+
+    def check() -> None:
+        if requested:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield check
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

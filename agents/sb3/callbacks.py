@@ -3,6 +3,7 @@ checkpoints and the hyperparameters, all logged under the shared tag names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
@@ -46,6 +47,22 @@ class _Every(BaseCallback):
 
     def fire(self) -> None:
         raise NotImplementedError
+
+
+class StopWhenAsked(BaseCallback):
+    """Raises KeyboardInterrupt between env steps once ``check`` says a stop was asked for
+    (``interrupts.interrupt_at_safe_points``)."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        super().__init__()
+        self.check = check
+
+    def _on_step(self) -> bool:
+        self.check()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.check()
 
 
 class RobotEpisodes(BaseCallback):

@@ -12,7 +12,7 @@ import numpy as np
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
 from deepwe_rl.agents.init_from import source_run
-from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
+from deepwe_rl.agents.interrupts import TrainingInterrupted, interrupt_at_safe_points
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from deepwe_rl.agents.sb3.callbacks import (
@@ -20,6 +20,7 @@ from deepwe_rl.agents.sb3.callbacks import (
     PeriodicCheckpoint,
     PeriodicEval,
     RobotEpisodes,
+    StopWhenAsked,
     save_checkpoint,
 )
 from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
@@ -221,10 +222,10 @@ def _learn(
         callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq, cloned))
     remaining = cfg.total_timesteps - model.num_timesteps
     try:
-        with sigterm_as_interrupt():
+        with interrupt_at_safe_points() as check:
             model.learn(
                 remaining,
-                callback=callbacks,
+                callback=[StopWhenAsked(check), *callbacks],
                 reset_num_timesteps=reset,
                 progress_bar=sys.stderr.isatty(),
             )
