@@ -1,11 +1,16 @@
-"""Scripted experts: each task solved for any arm through the arm's own IK.
+"""Scripted experts: each task solved through the arm's own kinematics, whatever the arm.
+
+Push: 90% or more of seeded episodes on each arm of ``push-train`` and of the held-out splits
+(tests/test_env_tasks.py); less on proc:5:0, proc:7:2 and proc:7:0, which train Reach only. The
+PickAndPlace expert so far grasps reliably only with Panda's gripper: the generated arms'
+fingers knock the cube as they come down.
 
 An expert reads the simulator's true state (the arm, the cube, the goal), picks a point for the
 end effector to head for, and turns the step towards it into the env's action: a Cartesian step
 in end-effector control, or in joint control the smallest joint motion that makes that step
 (the damped least-squares inverse of the end effector's Jacobian), a smooth function of the
-joint state that a network can fit. It keeps no
-memory between steps, so it can label any state, including states a learner visits.
+joint state that a network can fit. It keeps no memory between steps, so it can label any
+state, including states a learner visits.
 
 ``expert_action(env)`` takes a ``ManipulationEnv`` (``gym.make(...).unwrapped``).
 """
@@ -74,7 +79,7 @@ def _push_target(env: ManipulationEnv) -> np.ndarray:
     hover = low + HOVER
     if ee[2] < hover - ALIGNED and np.linalg.norm(rel[:2]) < PUSH_CLEARANCE:
         return np.array([ee[0], ee[1], hover])  # too close to go round: rise first
-    return np.array([behind[0], behind[1], max(hover if along > -PUSH_CLEARANCE else low, low)])
+    return np.array([behind[0], behind[1], hover if along > -PUSH_CLEARANCE else low])
 
 
 def _pick_target(env: ManipulationEnv) -> tuple[np.ndarray, float]:
