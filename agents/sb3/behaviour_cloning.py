@@ -78,16 +78,17 @@ def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterato
     d = cfg.demonstrations
     envs = [fn() for fn in training_env_fns(cfg.env, robots)]
     try:
-        data = collect(envs, d.episodes, cfg.seed, cfg.algo.gamma)
-        drivers = [("expert", data)]
+        driver, latest = "expert", collect(envs, d.episodes, cfg.seed, cfg.algo.gamma)
+        data = latest
         for k in range(d.dagger_rounds + 1):
             if k > 0:
                 act = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
                 seed = cfg.seed + d.episodes + (k - 1) * d.dagger_episodes
-                new = collect(envs, d.dagger_episodes, seed, cfg.algo.gamma, act)
-                drivers.append(("policy", new))
-                data = data.extend(new)
-            driver, latest = drivers[-1]
+                driver, latest = (
+                    "policy",
+                    collect(envs, d.dagger_episodes, seed, cfg.algo.gamma, act),
+                )
+                data = data.extend(latest)
             action_loss, value_loss = _fit(model, data, cfg)
             yield Round(
                 driver,

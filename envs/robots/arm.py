@@ -139,9 +139,13 @@ class Arm:
             computeForwardKinematics=1,
             physicsClientId=self.sim_id,
         )
-        self.ee[0:3] = self._tcp_at(link[4], link[5])
         self.ee[3:7] = link[5]
-        self.ee[7:10] = np.asarray(link[6]) + np.cross(link[7], self.ee[0:3] - link[4])
+        if self._tcp.any():  # the tool point, and its velocity from the link's spin
+            self.ee[0:3] = self._tcp_at(link[4], link[5])
+            self.ee[7:10] = np.asarray(link[6]) + np.cross(link[7], self.ee[0:3] - link[4])
+        else:
+            self.ee[0:3] = link[4]
+            self.ee[7:10] = link[6]
 
     def touches(self, body: int) -> bool:
         """Whether a link the arm moves beyond its first joint is in contact with ``body``."""
