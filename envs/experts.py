@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from deepwe_rl.envs.robots.arm import EE_STEP, JOINT_STEP
+from deepwe_rl.envs.robots.arm import EE_STEP, JOINT_STEP, UPRIGHT
 from deepwe_rl.envs.tasks.base import PUSH_CLEARANCE, push_direction
 from deepwe_rl.envs.tasks.pick_and_place import HOVER
 
@@ -38,8 +38,12 @@ PUSH_STEP = 0.03
 """How far (metres) ahead of the end effector a push aims: slower than ``EE_STEP``, so the cube
 stays on the line to the goal."""
 
+TURN_STEP = 0.1
+"""Most the expert turns the gripper per step towards upright, in radians."""
+
 GRASPED = 0.9
-"""A gripper closed to less than this fraction of its opening, around the cube, holds it."""
+"""A gripper closed to less than this fraction of its opening, pressing on the cube from both
+sides, holds it."""
 
 
 def expert_action(env: ManipulationEnv) -> np.ndarray:
@@ -51,6 +55,7 @@ def expert_action(env: ManipulationEnv) -> np.ndarray:
         target, gripper = _push_target(env), CLOSE
     else:
         target, gripper = _pick_target(env)
+        return _towards(env, target, gripper, env.arm.turn_upright(TURN_STEP))
     return _towards(env, target, gripper)
 
 
@@ -85,24 +90,26 @@ def _push_target(env: ManipulationEnv) -> np.ndarray:
 def _pick_target(env: ManipulationEnv) -> tuple[np.ndarray, float]:
     """Over the cube with the gripper open, down onto it, close, then carry it to the goal."""
     ee, cube, goal = env.arm.ee[0:3], env.task.achieved_goal(), env.task.goal
-    opening = float(env.arm.gripper[0])
-    at_cube = np.linalg.norm(ee - cube) < ALIGNED
-    if at_cube and opening < GRASPED:
+    if env.arm.gripper[0] < GRASPED and env.arm.grips(env.task.object):
         return goal, CLOSE
-    if at_cube:
+    if np.linalg.norm(ee - cube) < ALIGNED:
         return cube, CLOSE
     above = cube + np.array([0.0, 0.0, HOVER])
-    if np.linalg.norm((ee - cube)[:2]) < ALIGNED:
+    # In end-effector control the env's IK sets the gripper's orientation, not the expert.
+    upright = env.control == "ee" or env.arm.tilt < UPRIGHT
+    if np.linalg.norm((ee - cube)[:2]) < ALIGNED and upright:
         return cube, OPEN
     if ee[2] < above[2] - ALIGNED and np.linalg.norm((ee - cube)[:2]) > ALIGNED:
         return np.array([ee[0], ee[1], above[2]]), OPEN
     return above, OPEN
 
 
-def _towards(env: ManipulationEnv, target: np.ndarray, gripper: float) -> np.ndarray:
+def _towards(
+    env: ManipulationEnv, target: np.ndarray, gripper: float, tilt: np.ndarray | None = None
+) -> np.ndarray:
     """The action that moves the end effector one step (at most ``EE_STEP``) towards
     ``target``: a Cartesian step, or in joint control the joint motion that the end effector's
-    Jacobian gives for it."""
+    Jacobian gives for it, turned by ``tilt`` as well where one is given."""
     arm = env.arm
     step = np.asarray(target, dtype=np.float64) - arm.ee[0:3]
     step *= min(1.0, EE_STEP / max(float(np.linalg.norm(step)), 1e-9))
@@ -110,7 +117,7 @@ def _towards(env: ManipulationEnv, target: np.ndarray, gripper: float) -> np.nda
     if env.control == "ee":
         action[:3] = step / EE_STEP
     else:
-        moves = arm.joint_motion(step) / JOINT_STEP
+        moves = arm.joint_motion(step, tilt) / JOINT_STEP
         # Scaled as a whole, not clipped joint by joint, so the end effector keeps its heading.
         action[: arm.num_joints] = moves / max(1.0, float(np.abs(moves).max()))
     action[-1] = gripper if arm.has_gripper else 0.0  # a slot the arm lacks stays zero

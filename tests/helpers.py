@@ -6,12 +6,24 @@ from pathlib import Path
 
 import numpy as np
 from deepwe_rl.envs.manipulation_env import ManipulationEnv
+from deepwe_rl.envs.robots.catalog import resolve_robot
+from deepwe_rl.envs.robots.structure import load_structure
+from deepwe_rl.envs.sim import BulletSim
 
 CANNOT_PUSH = ("proc:2:100", "proc:3:1", "proc:3:2", "proc:3:3")
 """Catalog arms that cannot get behind a cube in front of them (their envs refuse Push)."""
 
-CANNOT_PICK = ("proc:3:1",)
-"""Catalog arms with a gripper that cannot reach a cube in front of them and above it."""
+CANNOT_PICK = ("proc:2:100", "proc:3:1", "proc:5:0", "proc:7:2")
+"""Catalog arms with a gripper that cannot point it down at a cube in front of them."""
+
+
+def has_gripper(robot: str) -> bool:
+    """Whether the named robot's URDF has gripper joints."""
+    sim = BulletSim()
+    try:
+        return len(load_structure(sim.id, resolve_robot(robot)).gripper_joints) > 0
+    finally:
+        sim.close()
 
 
 def ik_reaches(

@@ -8,28 +8,18 @@ import deepwe_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
-from deepwe_rl.envs.robots.catalog import catalog_names, resolve_robot
-from deepwe_rl.envs.robots.structure import load_structure
-from deepwe_rl.envs.sim import BulletSim
+from deepwe_rl.envs.robots.catalog import catalog_names
 from deepwe_rl.envs.tasks.base import PUSH_CLEARANCE, push_direction
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from tests.helpers import CANNOT_PICK, CANNOT_PUSH, ik_reaches
+from tests.helpers import CANNOT_PICK, CANNOT_PUSH, has_gripper, ik_reaches
 
 ROBOTS = catalog_names()
 
 
-def _has_gripper(robot: str) -> bool:
-    sim = BulletSim()
-    try:
-        return len(load_structure(sim.id, resolve_robot(robot)).gripper_joints) > 0
-    finally:
-        sim.close()
-
-
 PUSHERS = [r for r in ROBOTS if r not in CANNOT_PUSH]
-PICKERS = [r for r in ROBOTS if _has_gripper(r) and r not in CANNOT_PICK]
+PICKERS = [r for r in ROBOTS if has_gripper(r) and r not in CANNOT_PICK]
 COMBOS = [
     (task, robot, control)
     for task, robots in (("Reach", ROBOTS), ("Push", PUSHERS), ("PickAndPlace", PICKERS))

@@ -9,14 +9,21 @@ import pytest
 from deepwe_rl.envs.experts import expert_action
 from deepwe_rl.envs.robots.catalog import HELD_OUT, split
 from deepwe_rl.envs.tasks.base import OBJECT_RANGE, PUSH_CLEARANCE, push_direction
+from deepwe_rl.envs.tasks.pick_and_place import GOAL_HEIGHT, HOVER
 
-from tests.helpers import CANNOT_PUSH
+from tests.helpers import CANNOT_PICK, CANNOT_PUSH, has_gripper
 
 PUSH_ARMS = [
     *split("push-train"),
     *(r for s in HELD_OUT for r in split(s) if r not in CANNOT_PUSH),
 ]
 """Every arm a Push run trains on or is evaluated on by default."""
+
+PICK_ARMS = [
+    *split("pick-train"),
+    *(r for s in HELD_OUT for r in split(s) if has_gripper(r) and r not in CANNOT_PICK),
+]
+"""Every arm a PickAndPlace run trains on or is evaluated on by default."""
 
 
 def _episode(env: gym.Env, seed: int) -> bool:
@@ -73,3 +80,38 @@ def test_expert_pushes(robot: str) -> None:
 def test_arms_that_cannot_push_are_refused(robot: str) -> None:
     with pytest.raises(ValueError, match="cannot reach the cube and goal in front of it"):
         gym.make("deepwe_rl/Push-v0", robot=robot)
+
+
+@pytest.mark.parametrize("robot", PICK_ARMS)
+def test_pick_draws_are_calibrated_and_grasped_from_above(robot: str) -> None:
+    env = gym.make("deepwe_rl/PickAndPlace-v0", robot=robot)
+    task = env.unwrapped.task
+    arm = env.unwrapped.arm
+    lifts = []
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        start, goal = obs["achieved_goal"], obs["desired_goal"]
+        for point in (start, goal):
+            assert np.all(np.abs(point[:2] - task.region.center) <= task.region.half_width + 1e-6)
+        lifts.append(goal[2] - task.half_size)
+        assert -1e-6 <= lifts[-1] <= GOAL_HEIGHT + 1e-6
+        for point in (start, start + np.array([0.0, 0.0, HOVER])):
+            assert arm.reaches(point, upright=True)
+        assert arm.reaches(goal)
+    assert 0 < sum(lift < 1e-6 for lift in lifts) < len(lifts)  # some goals on the table
+    assert task.region.half_width <= OBJECT_RANGE
+    env.close()
+
+
+@pytest.mark.parametrize("robot", PICK_ARMS)
+def test_expert_picks_and_places(robot: str) -> None:
+    env = gym.make("deepwe_rl/PickAndPlace-v0", robot=robot, control="joints")
+    successes = [_episode(env, seed) for seed in range(20)]
+    env.close()
+    assert np.mean(successes) >= 0.9, successes
+
+
+@pytest.mark.parametrize("robot", CANNOT_PICK)
+def test_arms_that_cannot_pick_are_refused(robot: str) -> None:
+    with pytest.raises(ValueError, match="cannot point its gripper down at the table"):
+        gym.make("deepwe_rl/PickAndPlace-v0", robot=robot)

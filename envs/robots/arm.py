@@ -26,6 +26,17 @@ EE_STEP = 0.05
 GRIPPER_STEP = 0.5
 """Largest change of the gripper's opening fraction per env step."""
 
+DOWN = np.array([0.0, 0.0, -1.0])
+
+UPRIGHT = 0.3
+"""The most (radians) a gripper's fingers may lean from straight down to grasp from above."""
+
+_UPRIGHT_ITERATIONS = 150
+"""Steps ``reaches`` takes at most towards an upright pose."""
+
+TILT_WEIGHT = 0.5
+"""Metres of end-effector step that ``joint_motion`` weighs equal to one radian of tilt."""
+
 _AT_LIMIT = 0.02
 """Radians from a joint limit within which ``joint_motion`` holds a joint that would pass it."""
 
@@ -51,6 +62,10 @@ class Arm:
         self._g_ids = s.gripper_joints.tolist()
         self._g_forces = s.gripper_effort.tolist()
         self._g_span = s.gripper_upper - s.gripper_lower
+        for link in self._g_ids:  # grippy finger pads, as panda-gym gives Panda's
+            p.changeDynamics(
+                self.body, link, lateralFriction=1.0, spinningFriction=0.001, physicsClientId=sim_id
+            )
         self.ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
         self._tcp = np.asarray(source.tcp, dtype=np.float64)
         home = source.home if source.home is not None else np.zeros(self.num_joints)
@@ -152,6 +167,15 @@ class Arm:
         contacts = p.getContactPoints(self.body, body, physicsClientId=self.sim_id)
         return any(c[3] > self._arm_ids[min(1, self.num_joints - 1)] for c in contacts)
 
+    def grips(self, body: int) -> bool:
+        """Whether the gripper's links press on ``body`` from opposite sides."""
+        normals = [
+            np.asarray(c[7])
+            for c in p.getContactPoints(self.body, body, physicsClientId=self.sim_id)
+            if c[3] in self._g_ids
+        ]
+        return any(a @ b < -0.5 for i, a in enumerate(normals) for b in normals[i + 1 :])
+
     def over(self, body: int, top: float, distance: float) -> bool:
         """Whether a link of the arm, its gripper's fingers aside, comes within ``distance``
         metres of ``body`` from above the height ``top`` (its top face)."""
@@ -230,10 +254,36 @@ class Arm:
         )
         return np.clip(np.asarray(solution)[self.ik_index], s.lower, s.upper)
 
-    def joint_motion(self, step: np.ndarray, damping: float = 0.05) -> np.ndarray:
+    @property
+    def approach(self) -> np.ndarray:
+        """The world direction of the end-effector link's z axis, from the last ``read``: the
+        way its fingers point, for the arms in the catalog."""
+        return np.array(p.getMatrixFromQuaternion(self.ee[3:7].tolist())).reshape(3, 3)[:, 2]
+
+    @property
+    def tilt(self) -> float:
+        """How far (radians) the fingers lean from pointing straight down, at the last ``read``."""
+        a = self.approach
+        return float(np.arctan2(np.linalg.norm(np.cross(a, DOWN)), a @ DOWN))
+
+    def turn_upright(self, limit: float) -> np.ndarray:
+        """The turn (radians about the world's x and y axes, at most ``limit``) that brings the
+        fingers towards pointing straight down: a ``tilt`` for ``joint_motion``."""
+        axis = np.cross(self.approach, DOWN)
+        sine = float(np.linalg.norm(axis))
+        if sine < 1e-9:
+            return np.zeros(2)
+        return (axis / sine * min(self.tilt, limit))[:2]
+
+    def joint_motion(
+        self, step: np.ndarray, tilt: np.ndarray | None = None, damping: float = 0.05
+    ) -> np.ndarray:
         """The smallest joint motion that moves the end effector by ``step`` (metres), to first
         order: the damped least-squares inverse of the end effector's position Jacobian at the
-        joints' last ``read``. A smooth function of the joint state, unlike a full IK solve."""
+        joints' last ``read``. A smooth function of the joint state, unlike a full IK solve.
+
+        ``tilt`` (radians, about the world's x and y axes) also turns the end effector, as
+        far as the arm's joints allow after the step; its yaw stays free."""
         s = self.structure
         movable = [
             st[0]
@@ -241,7 +291,7 @@ class Arm:
                 self.body, s.movable_joints.tolist(), physicsClientId=self.sim_id
             )
         ]
-        linear, _ = p.calculateJacobian(
+        linear, angular = p.calculateJacobian(
             self.body,
             int(s.ee_link),
             self._tcp.tolist(),
@@ -251,11 +301,14 @@ class Arm:
             physicsClientId=self.sim_id,
         )
         jac = np.asarray(linear)[:, self.ik_index]
-        step = np.asarray(step, dtype=np.float64)
+        task = np.asarray(step, dtype=np.float64)
+        if tilt is not None:  # turning rows, weighted so that a step outranks a turn
+            jac = np.vstack([jac, TILT_WEIGHT * np.asarray(angular)[:2, self.ik_index]])
+            task = np.concatenate([task, TILT_WEIGHT * np.asarray(tilt, dtype=np.float64)])
         free = np.ones(self.num_joints, dtype=bool)
         for _ in range(self.num_joints):  # a joint at its limit that would pass it is held
             j = jac * free
-            dq = j.T @ np.linalg.solve(j @ j.T + damping**2 * np.eye(3), step)
+            dq = j.T @ np.linalg.solve(j @ j.T + damping**2 * np.eye(len(task)), task)
             blocked = ((self.q <= s.lower + _AT_LIMIT) & (dq < 0)) | (
                 (self.q >= s.upper - _AT_LIMIT) & (dq > 0)
             )
@@ -264,16 +317,37 @@ class Arm:
             free &= ~blocked
         return dq
 
-    def reaches(self, target: np.ndarray, tolerance: float = 0.02) -> bool:
+    def reaches(self, target: np.ndarray, tolerance: float = 0.02, upright: bool = False) -> bool:
         """Whether IK from the home pose puts the end effector within ``tolerance`` metres of
-        ``target`` with every link frame above the table. Moves the joints: the caller puts
-        the arm back afterwards."""
+        ``target`` with every link frame above the table, and, if ``upright``, its fingers
+        within ``UPRIGHT`` of straight down. Moves the joints: the caller puts the arm back
+        afterwards."""
         self.set_joints(self.home)
+        if upright:
+            return self._reaches_upright(np.asarray(target, dtype=np.float64), tolerance)
         # Each solve aims the link by its orientation before the solve, which moves a tool
         # centre point off the link; solving again from the last solution takes that up.
         for _ in range(3 if self._tcp.any() else 1):
             ee, lowest = self.forward_kinematics(self.solve_ik(target, iterations=100))
         return bool(np.linalg.norm(ee - target) < tolerance and lowest >= 0.0)
+
+    def _reaches_upright(self, target: np.ndarray, tolerance: float) -> bool:
+        """``reaches`` with the fingers down: position-only IK cannot hold an orientation, so
+        this follows ``joint_motion`` with a turn towards upright from home, in large steps."""
+        s = self.structure
+        for _ in range(_UPRIGHT_ITERATIONS):
+            self.read()
+            step = target - self.ee[0:3]
+            if np.linalg.norm(step) < tolerance / 4 and self.tilt < UPRIGHT / 4:
+                break
+            step *= min(1.0, 2 * EE_STEP / max(float(np.linalg.norm(step)), 1e-9))
+            dq = self.joint_motion(step, self.turn_upright(2 * JOINT_STEP))
+            dq /= max(1.0, float(np.abs(dq).max()) / (2 * JOINT_STEP))
+            self.set_joints(np.clip(self.q + dq, s.lower, s.upper))
+        self.read()
+        _, lowest = self.forward_kinematics(self.q)
+        near = np.linalg.norm(self.ee[0:3] - target) < tolerance
+        return bool(near and self.tilt < UPRIGHT and lowest >= 0.0)
 
     # --- kinematics -------------------------------------------------------------------------
     def sample_configuration(self, rng: np.random.Generator) -> np.ndarray:

@@ -81,11 +81,16 @@ SPLITS: dict[str, tuple[str, ...]] = {
         *(f"proc:5:{s}" for s in (1, 2, 3)),
         *(f"proc:7:{s}" for s in (1, 3)),
     ),
+    # Gripper arms that pick a cube from above within 50 steps: of `train`'s, only panda and
+    # proc:5:1 can (proc:5:0 and proc:7:2 cannot point their fingers down at the table,
+    # proc:7:3 needs more steps), so two generated arms of the same joint counts join them.
+    "pick-train": ("panda", "proc:5:1", "proc:5:22", "proc:7:23"),
 }
 """Named robot sets. ``interpolate`` has the joint counts of ``train`` with new geometry,
 ``extrapolate`` joint counts never seen in training, ``real-heldout`` a real arm kept out.
-``push-train`` is ``train`` for Push; the held-out splits serve every task, less the arms that
-cannot do it (proc:2:100 cannot push)."""
+``push-train`` is ``train`` for Push and ``pick-train`` for PickAndPlace; the held-out splits
+serve every task, less the arms that cannot do it (proc:2:100 cannot push; only xarm6,
+proc:7:100 and proc:7:101 pick)."""
 
 HELD_OUT = ("interpolate", "extrapolate", "real-heldout")
 """The splits of robots kept out of every training split, in the order results list them."""

@@ -113,7 +113,12 @@ class TableRegion:
         ``min(OBJECT_RANGE, reach / 4)`` wide on each side, where reach is the radial width of
         the table points it reaches."""
         radius = np.hypot(table[:, 0], table[:, 1])
-        near, far = float(radius.min()), float(radius.max())
+        return cls.between(float(radius.min()), float(radius.max()))
+
+    @classmethod
+    def between(cls, near: float, far: float) -> TableRegion:
+        """Centred on +x midway between the radii ``near`` and ``far``, ``min(OBJECT_RANGE,
+        (far - near) / 4)`` wide on each side."""
         return cls(((near + far) / 2, 0.0), min(OBJECT_RANGE, (far - near) / 4))
 
     def draw(self, rng: np.random.Generator, height: float) -> np.ndarray:
@@ -142,7 +147,7 @@ class ObjectTask(Task):
             raise ValueError(
                 f"robot '{arm.source.name}' cannot reach the table top, so it cannot do {self.name}"
             )
-        self.region = TableRegion.of(table)
+        self.region = self._region(table)
         self.object = self._add_object()
         self.object_start = np.zeros(3)
         self._state = np.zeros(OBJECT_DIM)
@@ -153,6 +158,10 @@ class ObjectTask(Task):
                 f"robot '{arm.source.name}' cannot reach the cube and goal in front of it, "
                 f"so it cannot do {self.name}"
             ) from None
+
+    def _region(self, table: np.ndarray) -> TableRegion:
+        """The square the cube and goal are drawn in, given the table points the arm reaches."""
+        return TableRegion.of(table)
 
     def _add_object(self) -> int:
         return self.sim.add_box(self.half_size, 1.0, (0.9, 0.2, 0.2, 1.0))
