@@ -1,9 +1,11 @@
 """Scripted experts: each task solved through the arm's own kinematics, whatever the arm.
 
 Push: 90% or more of seeded episodes on each arm of ``push-train`` and of the held-out splits
-(tests/test_env_tasks.py); less on proc:5:0, proc:7:2 and proc:7:0, which train Reach only. The
-PickAndPlace expert so far grasps reliably only with Panda's gripper: the generated arms'
-fingers knock the cube as they come down.
+(tests/test_env_tasks.py); less on proc:5:0, proc:7:2 and proc:7:0, which train Reach only.
+PickAndPlace: 90% or more on each arm of ``pick-train`` and on the held-out gripper arms that
+can pick; proc:7:3, which trains Reach only, needs more than 50 steps for a quarter of them.
+In joint control it turns the fingers to point down before it comes down on the cube, so
+that they close on its sides instead of knocking it over.
 
 An expert reads the simulator's true state (the arm, the cube, the goal), picks a point for the
 end effector to head for, and turns the step towards it into the env's action: a Cartesian step
