@@ -16,6 +16,11 @@ from deepwe_rl.config import ConfigError, RunConfig, dump_config, load_config
 
 CONFIG = "config.yaml"
 _CHECKPOINT = re.compile(r"^step_(\d+)(\.zip)?$")
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
+"""What ``atomic_save`` leaves when a process dies mid-save: ``.<name>.tmp-<pid>`` (being
+written) and ``.<name>.old-<pid>`` (a folder being replaced)."""
+TRAINING_OUTPUTS = ("model.zip", "rllib_checkpoint")
+"""Files and folders in the run directory that only training writes (besides checkpoints/)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,20 @@ class RunDir:
         for _, entry in self._checkpoint_entries()[:-keep]:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
+    def recover_interrupted_saves(self) -> list[str]:
+        """Tidy what saves cut short by a killed training process left behind, in
+        ``checkpoints/`` and around the final model: a folder caught between its two renames is
+        put back (the new one if it was complete, else the old one), and every other temporary
+        is removed. Call it only when no other process trains this run. Returns one line per
+        action taken."""
+        done: list[str] = []
+        spots = [(self.checkpoints, lambda name: name.startswith("step_"))]
+        spots.append((self.path, lambda name: name in TRAINING_OUTPUTS))
+        for folder, ours in spots:
+            if folder.is_dir():
+                done += _recover(folder, ours)
+        return done
+
 
 def create_run_dir(cfg: RunConfig) -> RunDir:
     """Make ``<runs_dir>/<name>-<time>/`` (``~`` expanded) holding the resolved config; a name
@@ -102,7 +121,7 @@ def atomic_save(target: Path, write: Callable[[Path], None]) -> Path:
     never leaves a partial file (or folder) under the final name. A ``write`` that raises
     (Ctrl-C included) leaves nothing behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp = _leftover(target, "tmp", os.getpid())
     _remove(tmp)
     try:
         write(tmp)
@@ -110,13 +129,39 @@ def atomic_save(target: Path, write: Callable[[Path], None]) -> Path:
         _remove(tmp)
         raise
     if target.is_dir():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = _leftover(target, "old", os.getpid())
         target.rename(old)
         tmp.rename(target)
         shutil.rmtree(old)
     else:
         os.replace(tmp, target)
     return target
+
+
+def _leftover(target: Path, kind: str, pid: int) -> Path:
+    """The temporary name ``atomic_save`` gives ``target`` while writing (``tmp``) or while
+    replacing a folder (``old``)."""
+    return target.with_name(f".{target.name}.{kind}-{pid}")
+
+
+def _recover(folder: Path, ours: Callable[[str], bool]) -> list[str]:
+    """``recover_interrupted_saves`` for one folder, for the targets whose name ``ours``
+    accepts. ``atomic_save`` renames the old folder aside only once the new one is written, so
+    a ``.old-<pid>`` with no target means that ``.tmp-<pid>`` is complete."""
+    found = [(m, entry) for entry in folder.iterdir() if (m := _LEFTOVER.match(entry.name))]
+    done: list[str] = []
+    for m, old in found:
+        target = folder / m["name"]
+        if m["kind"] != "old" or not ours(m["name"]) or target.exists():
+            continue
+        tmp = _leftover(target, "tmp", int(m["pid"]))
+        (tmp if tmp.exists() else old).rename(target)
+        done.append(f"restored {target} from an interrupted save")
+    for m, entry in found:
+        if ours(m["name"]) and (entry.exists() or entry.is_symlink()):
+            _remove(entry)
+            done.append(f"removed {entry}, left by an interrupted save")
+    return done
 
 
 def _remove(path: Path) -> None:

@@ -6,6 +6,7 @@ bad config never leaves a run behind.
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager, nullcontext
 from types import ModuleType
 
@@ -13,6 +14,7 @@ import torch
 from deepwe_rl.agents import ray_cluster
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
+from deepwe_rl.agents.failures import logged_to
 from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir
@@ -65,20 +67,38 @@ def _ray_for(cfg: RunConfig) -> AbstractContextManager[None]:
 
 
 def start(cfg: RunConfig) -> RunDir:
-    """Check the config (and the Ray cluster's CPUs), create the run directory, and train."""
+    """Check the config (and the Ray cluster's CPUs), create the run directory, and train. An
+    unexpected error once the run directory exists goes to its ``error.log`` (RunFailed)."""
     robots = check_run_config(cfg)
     torch.set_num_threads(cfg.torch_threads)
     with _ray_for(cfg):
         run = create_run_dir(cfg)
-        _backend(cfg.backend).train(cfg, run, robots)
+        with logged_to(run, f"training {run.path}"):
+            _backend(cfg.backend).train(cfg, run, robots)
     return run
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def resume(run: RunDir) -> None:
+    """Continue ``run`` from its newest checkpoint, or from step 0 when it was stopped before
+    its first one, after tidying what an interrupted save left behind. An unexpected error goes
+    to the run's ``error.log`` (RunFailed), and the run stays resumable."""
     cfg = run.config()
     torch.set_num_threads(cfg.torch_threads)
-    with _ray_for(cfg):
-        _backend(cfg.backend).resume(run)
+    with logged_to(run, f"resuming {run.path}"):
+        for line in run.recover_interrupted_saves():
+            _say(line)
+        latest = run.latest_checkpoint()
+        with _ray_for(cfg):
+            if latest is None:
+                _say(f"no checkpoint in {run.checkpoints} yet: training from step 0")
+                _backend(cfg.backend).train(cfg, run, resolve_robots(cfg.env.robots))
+            else:
+                _say(f"resuming from {latest[1]} (step {latest[0]})")
+                _backend(cfg.backend).resume(run)
 
 
 def load_policy(run: RunDir) -> Policy:

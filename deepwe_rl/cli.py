@@ -2,7 +2,8 @@
 
 Heavy imports (SB3, Ray, PyBullet) happen inside the commands, so ``--help`` stays fast and
 never imports Ray. User errors print one line and exit with status 2; Ctrl-C during training
-saves a checkpoint and exits with status 130; any other failure exits with status 1.
+saves a checkpoint and exits with status 130; any other failure prints one line, keeps its
+traceback in a file (a run's ``error.log``) and exits with status 1.
 """
 
 from __future__ import annotations
@@ -44,39 +45,36 @@ def _fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
 
 
 def _bad_input(err: Exception) -> bool:
-    """Whether ``err`` comes from deepwe_rl's input checks: its own error types, a missing file,
-    or a plain ValueError. Libraries' subclasses of ValueError (pyarrow's ArrowInvalid, Ray's
-    RayTaskError(ValueError)) are internal failures, not bad input."""
-    from deepwe_rl.config import ConfigError
-    from deepwe_rl.envs.robots.structure import RobotLoadError
+    """Whether ``err`` comes from deepwe_rl's input checks (``failures.is_bad_input``)."""
+    from deepwe_rl.agents.failures import is_bad_input
 
-    return isinstance(err, (ConfigError, RobotLoadError, FileNotFoundError)) or (
-        type(err) is ValueError
-    )
+    return is_bad_input(err)
 
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into one line and exit status 2; let any other error
-    through (a traceback and exit status 1)."""
+    """Turn the errors a user can cause into one line and exit status 2. Any other error is one
+    line and exit status 1, its traceback in the run's ``error.log`` (or, with no run yet, in a
+    temporary file the line names)."""
+    from deepwe_rl.agents.failures import summary, write_traceback
     from deepwe_rl.agents.interrupts import TrainingFailed, TrainingInterrupted
 
     try:
         yield
+    except (typer.Exit, typer.Abort):
+        raise
     except TrainingInterrupted as stop:
         err_console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
         run = stop.checkpoint.parent.parent
         err_console.print(f"resume with: deepwe-rl resume {run}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (ValueError, FileNotFoundError) as err:
-        if not _bad_input(err):
-            raise
-        _fail(str(err))
     except TrainingFailed as err:
-        err_console.print(
-            f"error: {err}", style="red", highlight=False, soft_wrap=True, markup=False
-        )
-        raise typer.Exit(EXIT_FAILED) from None
+        _fail(str(err), EXIT_FAILED)
+    except Exception as err:
+        if _bad_input(err):
+            _fail(str(err))
+        log = write_traceback(err, " ".join(["deepwe-rl", *sys.argv[1:]]))
+        _fail(f"internal error: {summary(err)}; traceback in {log}", EXIT_FAILED)
 
 
 def _open_run(path: Path):
