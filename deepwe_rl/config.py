@@ -121,8 +121,16 @@ class EvalSection(_Section):
 
 
 class CheckpointSection(_Section):
+    """Periodic checkpoints in ``checkpoints/``, each written atomically."""
+
     freq: int = Field(10_000, ge=0, description="env steps between checkpoints; 0 turns it off")
     keep: int = Field(3, ge=1, description="how many recent checkpoints to keep")
+    replay_buffer: bool = Field(
+        True,
+        description="sac/tqc: save the replay buffer with each checkpoint (the newest one keeps "
+        "it), so resume continues with it; false leaves it out, for buffers too large to write "
+        "that often, and resume starts with an empty one",
+    )
 
 
 class RaySection(_Section):

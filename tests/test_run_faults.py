@@ -4,6 +4,8 @@ real SB3 training of a few hundred steps, real run directories.
 - Temporaries left by a save cut short are never taken for checkpoints, and resume removes them.
 - An internal error is one line, its traceback in ``RUN/error.log``, exit status 1, and the run
   stays resumable.
+- SAC and TQC (with HER) resume with the replay buffer their checkpoint had, unless
+  ``checkpoint.replay_buffer`` is false, which the resume says.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from stable_baselines3 import PPO
+from stable_baselines3.common.save_util import load_from_pkl, load_from_zip_file
 
 from tests.cli_runs import TINY, only_run, run_cli
 
@@ -23,6 +27,19 @@ pytestmark = pytest.mark.slow
 
 PPO_RUN = [a for a in TINY if not a.startswith("eval.freq")] + ["eval.freq=0"]
 """The tiny quickstart run without periodic evaluation: checkpoints at 256, 512 and 640."""
+
+OFF_POLICY = [
+    "total_timesteps=300",
+    "env.n_envs=2",
+    "env.robots=[panda,proc:2:0]",
+    "network.hidden=64",
+    "algo.batch_size=32",
+    "algo.buffer_size=1000",
+    "algo.learning_starts=100",
+    "eval.freq=0",
+    "checkpoint.freq=200",
+]
+"""A tiny SAC or TQC run with HER (the configs' own setting): checkpoints at 200 and 300."""
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +213,58 @@ def test_other_commands_fail_in_one_line_too(ppo_run: Path, tmp_path: Path) -> N
         assert "deepwe-rl eval" in log.read_text() and "Traceback" in log.read_text()
     finally:
         log.unlink()
+
+
+# Replay buffers ---------------------------------------------------------------------------------
+
+
+def buffers(run: Path) -> list[str]:
+    return sorted(p.name for p in (run / "checkpoints").glob("*.replay_buffer.pkl"))
+
+
+def test_sac_her_resumes_with_its_replay_buffer(tmp_path: Path) -> None:
+    result = run_cli("train", "configs/sac_her_reach.yaml", *OFF_POLICY, f"runs_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path)
+    # Only the newest checkpoint keeps its buffer: 300 steps of 2 envs, 150 rows of 2.
+    assert buffers(run) == ["step_000000300.replay_buffer.pkl"]
+    saved = load_from_pkl(run / "checkpoints" / "step_000000300.replay_buffer.pkl")
+    assert type(saved).__name__ == "HerReplayBuffer"
+    assert (saved.pos, saved.full, saved.size() * saved.n_envs) == (150, False, 300)
+
+    set_total_timesteps(run, 400)
+    resumed = run_cli("resume", str(run))
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert "replay buffer restored: 300 transitions" in resumed.stderr
+    assert buffers(run) == ["step_000000400.replay_buffer.pkl"]
+    after = load_from_pkl(run / "checkpoints" / "step_000000400.replay_buffer.pkl")
+    # The buffer went on from where it was: 50 more rows after the 150 it had, which are the
+    # same transitions.
+    assert (after.pos, after.full) == (200, False)
+    for key, rows in saved.observations.items():
+        assert np.array_equal(after.observations[key][:150], rows[:150]), key
+    assert np.array_equal(after.actions[:150], saved.actions[:150])
+    assert not np.array_equal(after.actions[150:200], np.zeros_like(after.actions[150:200]))
+
+
+def test_tqc_without_buffers_in_checkpoints_says_so_on_resume(tmp_path: Path) -> None:
+    off = "checkpoint.replay_buffer=false"
+    result = run_cli(
+        "train", "configs/tqc_her_reach.yaml", *OFF_POLICY, off, f"runs_dir={tmp_path}"
+    )
+    assert result.returncode == 0, result.stderr
+    run = only_run(tmp_path)
+    assert buffers(run) == [] and steps_of(run) == ["step_000000200.zip", "step_000000300.zip"]
+
+    set_total_timesteps(run, 400)
+    resumed = run_cli("resume", str(run))
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert (
+        "replay buffer not restored (checkpoint.replay_buffer is false): starting with an empty "
+        "one, 100 steps before updates resume"
+    ) in resumed.stderr
+    assert buffers(run) == []
+    saved, _, _ = load_from_zip_file(run / "model.zip", device="cpu")
+    assert saved["num_timesteps"] == 400 and saved["learning_starts"] == 300 + 100

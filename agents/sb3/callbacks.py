@@ -9,6 +9,7 @@ from typing import Any
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.metrics import Episode, EpisodeWindow, scalars
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
+from deepwe_rl.agents.sb3.replay_buffers import prune_buffers, save_buffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
@@ -16,15 +17,21 @@ from stable_baselines3.common.logger import HParam
 _NOT_TO_TEXT = ("stdout", "log", "json", "csv")
 
 
-def save_checkpoint(model: BaseAlgorithm, run: RunDir, keep: int) -> str:
-    """Save the model atomically as ``checkpoints/step_<n>.zip`` and prune old ones."""
+def save_checkpoint(
+    model: BaseAlgorithm, run: RunDir, keep: int, replay_buffer: bool = True
+) -> str:
+    """Save the model atomically as ``checkpoints/step_<n>.zip``, after its replay buffer (SAC
+    and TQC, unless ``replay_buffer`` is false), and prune old checkpoints and buffers."""
 
     def write(tmp: Any) -> None:
         with open(tmp, "wb") as f:
             model.save(f)
 
+    if replay_buffer:
+        save_buffer(model, run)
     path = atomic_save(run.checkpoint_path(model.num_timesteps, ".zip"), write)
     run.prune_checkpoints(keep)
+    prune_buffers(run)
     return str(path)
 
 
@@ -121,15 +128,17 @@ class PeriodicEval(_Every):
 
 
 class PeriodicCheckpoint(_Every):
-    """An atomic checkpoint each ``freq`` env steps, keeping the newest ``keep``."""
+    """An atomic checkpoint each ``freq`` env steps, keeping the newest ``keep``; with
+    ``replay_buffer``, an off-policy model's buffer too."""
 
-    def __init__(self, run: RunDir, freq: int, keep: int) -> None:
+    def __init__(self, run: RunDir, freq: int, keep: int, replay_buffer: bool = True) -> None:
         super().__init__(freq)
         self.run = run
         self.keep = keep
+        self.replay_buffer = replay_buffer
 
     def fire(self) -> None:
-        save_checkpoint(self.model, self.run, self.keep)
+        save_checkpoint(self.model, self.run, self.keep, self.replay_buffer)
 
 
 class HParams(BaseCallback):

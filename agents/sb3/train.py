@@ -24,9 +24,11 @@ from deepwe_rl.agents.sb3.callbacks import (
     save_checkpoint,
 )
 from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
+from deepwe_rl.agents.sb3.replay_buffers import restore_buffer
 from stable_baselines3 import PPO, SAC, HerReplayBuffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from deepwe_rl.config import ConfigError, RunConfig
@@ -207,10 +209,11 @@ def _learn(
     """Train up to ``cfg.total_timesteps`` with the run's logging, evaluation and checkpoints;
     Ctrl-C or SIGTERM saves a checkpoint and raises TrainingInterrupted."""
     eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else robots
+    c = cfg.checkpoint
     callbacks = [
         RobotEpisodes(),
         HParams(hparams(cfg)),
-        PeriodicCheckpoint(run, cfg.checkpoint.freq, cfg.checkpoint.keep),
+        PeriodicCheckpoint(run, c.freq, c.keep, c.replay_buffer),
     ]
     if cfg.env.vec == "ray":
         from deepwe_rl.agents.sb3.ray_vec_env import RayRollouts
@@ -230,13 +233,13 @@ def _learn(
                 progress_bar=sys.stderr.isatty(),
             )
     except KeyboardInterrupt:
-        path = save_checkpoint(model, run, cfg.checkpoint.keep)
+        path = save_checkpoint(model, run, c.keep, c.replay_buffer)
         raise TrainingInterrupted(model.num_timesteps, Path(path)) from None
     finally:
         if evaluator is not None:
             evaluator.close()
         model.get_env().close()
-    save_checkpoint(model, run, cfg.checkpoint.keep)
+    save_checkpoint(model, run, c.keep, c.replay_buffer)
     atomic_save(run.path / MODEL, lambda tmp: _save_to(model, tmp))
 
 
@@ -271,8 +274,9 @@ def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
 
 def resume(run: RunDir) -> None:
     """Continue from the newest checkpoint to the config's ``total_timesteps``, on the same
-    TensorBoard curves. SAC and TQC restart with an empty replay buffer (checkpoints hold only the
-    model), so it collects ``learning_starts`` fresh steps before training again."""
+    TensorBoard curves. SAC and TQC continue with the replay buffer saved beside it; without
+    one (``checkpoint.replay_buffer: false``) they start with an empty buffer and collect
+    ``learning_starts`` fresh steps before training again, and the console says so."""
     cfg = run.config()
     latest = run.latest_checkpoint()
     if latest is None:
@@ -281,8 +285,11 @@ def resume(run: RunDir) -> None:
     with _ray_for(cfg):
         venv = _vec_env(cfg, robots)
         model = algo_class(cfg.algo.name).load(latest[1], env=venv, device="cpu")
-        if cfg.algo.name in ("sac", "tqc"):
-            model.learning_starts = model.num_timesteps + cfg.algo.learning_starts
+        if isinstance(model, OffPolicyAlgorithm):
+            line = restore_buffer(
+                model, run, latest[0], cfg.checkpoint.replay_buffer, cfg.algo.learning_starts
+            )
+            print(line, file=sys.stderr)
         _log_to(model, run)
         _learn(model, cfg, run, robots, reset=False)
 
