@@ -103,9 +103,11 @@ def train(
         run = training.start(cfg)
         seconds = time.perf_counter() - started
         console.print(
-            f"trained {cfg.total_timesteps} steps in {seconds:.0f}s: {run.path}", highlight=False
+            f"trained {cfg.total_timesteps} steps in {seconds:.0f}s: {run.path}",
+            highlight=False,
+            soft_wrap=True,
         )
-        console.print(f"watch: tensorboard --logdir {run.tb}", highlight=False)
+        console.print(f"watch: tensorboard --logdir {run.tb}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -116,7 +118,7 @@ def resume(run_dir: RunArg) -> None:
 
         run = _open_run(run_dir)
         training.resume(run)
-        console.print(f"resumed and finished: {run.path}", highlight=False)
+        console.print(f"resumed and finished: {run.path}", highlight=False, soft_wrap=True)
 
 
 def _robot_list(robots: list[str] | None, default: Callable[[], list[str]]) -> list[str]:
