@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from deepwe_rl.agents import ray_logging
+
 from deepwe_rl.config import ConfigError, RaySection, RunConfig
 
 logger = logging.getLogger(__name__)
@@ -126,22 +128,25 @@ def _probe(address: str, resolved: str) -> None:
 
 def connect(section: RaySection, num_cpus: int) -> None:
     """Join the cluster at ``section.address``, or start Ray here with ``num_cpus`` CPUs and
-    no dashboard. An embedded Ray never joins another Ray found on this machine."""
+    no dashboard. An embedded Ray never joins another Ray found on this machine. Ray's own
+    logging reaches the console as ``ray_logging`` says."""
     import ray
 
+    logs = ray_logging.init_options()
+    ray_logging.drop_worker_died_reports()
     if section.address is None:
         ray.init(
             address="local",
             include_dashboard=False,
             num_cpus=num_cpus,
             object_store_memory=OBJECT_STORE_BYTES,
-            logging_level=logging.WARNING,
+            **logs,
         )
         return
     resolved = _resolve(section.address)
     _probe(section.address, resolved)
     try:
-        ray.init(address=section.address, logging_level=logging.WARNING)
+        ray.init(address=section.address, **logs)
     except (ConnectionError, RuntimeError, ray.exceptions.RayError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         hint = (

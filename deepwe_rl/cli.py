@@ -8,6 +8,7 @@ traceback in a file (a run's ``error.log``) and exits with status 1.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,48 @@ EXIT_INTERRUPTED = 130
 RunArg = Annotated[
     Path, typer.Argument(help="A run directory, e.g. runs/quickstart-20261121-101500.")
 ]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Show Ray's own logs too: its INFO lines, the env runners' and env actors' "
+        "output, its C++ warnings; and where the rollouts run.",
+    ),
+]
+
+
+class _ConsoleHandler(logging.Handler):
+    """deepwe_rl's log records as lines on stderr: warnings in yellow, errors in red."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        style = "red" if record.levelno >= logging.ERROR else "yellow"
+        err_console.print(
+            self.format(record),
+            style=style if record.levelno >= logging.WARNING else None,
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+
+
+@app.callback()
+def _console_logging() -> None:
+    """deepwe_rl's warnings (a restarted env runner, say) go to stderr as lines of their own."""
+    logger = logging.getLogger("deepwe_rl")
+    if not any(isinstance(h, _ConsoleHandler) for h in logger.handlers):
+        logger.addHandler(_ConsoleHandler())
+        logger.propagate = False
+    logger.setLevel(logging.WARNING)
+
+
+def _verbosity(verbose: bool) -> None:
+    """``--verbose``: Ray's own logging as Ray sets it, and deepwe_rl's INFO lines."""
+    from deepwe_rl.agents import ray_logging
+
+    ray_logging.set_verbose(verbose)
+    if verbose:
+        logging.getLogger("deepwe_rl").setLevel(logging.INFO)
 
 
 def _fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
@@ -92,8 +135,10 @@ def train(
         list[str] | None,
         typer.Argument(help="key.sub=value overrides, e.g. total_timesteps=2000 network.kind=mlp"),
     ] = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train from a config file into runs/<name>-<time>/."""
+    _verbosity(verbose)
     with _user_errors():
         from deepwe_rl.agents import training
         from deepwe_rl.config import load_config
@@ -111,8 +156,9 @@ def train(
 
 
 @app.command()
-def resume(run_dir: RunArg) -> None:
+def resume(run_dir: RunArg, verbose: VerboseOpt = False) -> None:
     """Continue an interrupted or killed run from its newest checkpoint."""
+    _verbosity(verbose)
     with _user_errors():
         from deepwe_rl.agents import training
 
@@ -248,9 +294,11 @@ def transfer(
     target: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Success rate the steps-to-target count to.")
     ] = 0.8,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Measure how the run's policy transfers to other robots: zero-shot, and optionally
     fine-tuned against training from scratch. Writes <run>/transfer/ and TensorBoard."""
+    _verbosity(verbose)
     with _user_errors():
         from deepwe_rl.agents.env_factory import can_do
         from deepwe_rl.agents.interrupts import TrainingInterrupted

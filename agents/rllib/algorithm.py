@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-from deepwe_rl.agents import ray_cluster
+from deepwe_rl.agents import ray_cluster, ray_logging
 from deepwe_rl.agents.rllib.checkpoints import ray_path
 from deepwe_rl.agents.rllib.episodes import record_episode
 from deepwe_rl.agents.rllib.faults import RESTART_DELAY_S
@@ -73,7 +73,9 @@ def check_config(cfg: RunConfig) -> None:
 def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConfig:
     """The PPO config of a run: cfg.algo's hyperparameters, cfg.ray's env runners with
     ``envs_per_runner`` mixed-robot sub-envs each (a failed runner is restarted, up to
-    ``ray.max_restarts`` times), the deepwe_rl module, the episode callback.
+    ``ray.max_restarts`` times), the deepwe_rl module, the episode callback. RLlib logs at the
+    level ``ray_logging`` sets, and its system monitor (CPU and GPU use in each result, which
+    the run does not log) is off.
 
     One PPO iteration samples ``n_steps`` from every sub-env. The KL penalty is off, as in
     SB3's PPO; the clipped objective alone limits the update.
@@ -119,5 +121,5 @@ def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConf
             use_kl_loss=False,
         )
         .callbacks(on_episode_end=record_episode)
-        .debugging(seed=cfg.seed)
+        .debugging(seed=cfg.seed, log_level=ray_logging.rllib_log_level(), log_sys_usage=False)
     )

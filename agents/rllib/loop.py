@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
@@ -47,7 +48,8 @@ def run_training(
         robots if cfg.eval.robots is None else resolve_robots(cfg.eval.robots, "eval.robots")
     )
     with run_session(cfg), sigterm_as_interrupt():
-        algo = build_config(cfg, run.path, robots).build_algo()
+        with ray_logging.quiet_rllib_build():
+            algo = build_config(cfg, run.path, robots).build_algo()
         try:
             if checkpoint is not None:
                 checkpoints.restore(algo, checkpoint)

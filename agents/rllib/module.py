@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.evaluation import Policy
 from deepwe_rl.agents.rllib.distribution import INPUTS_PER_SLOT, MaskedDiagGaussian, dist_inputs
 from ray.rllib.core.columns import Columns
@@ -16,6 +17,9 @@ from torch import Tensor
 
 from deepwe_rl.config import RunConfig
 from deepwe_rl.nn import Actor, NetworkConfig, build_actor_critic
+
+# Every process that builds this module (the driver, env runners, learners) imports it first.
+ray_logging.drop_rl_module_config_warning()
 
 
 def module_config(cfg: RunConfig) -> dict[str, Any]:
