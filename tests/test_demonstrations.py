@@ -15,6 +15,7 @@ from deepwe_rl.config import RunConfig, validate
 from tests.cli_runs import only_run, run_cli, scalar_tags
 
 MIXED = ["panda", "proc:3:0"]  # 7 joints and a gripper; 3 joints and none
+PICKERS = ["panda", "proc:5:22"]  # gripper arms of 7 and 5 joints
 
 
 def _config(**demonstrations: int) -> RunConfig:
@@ -51,6 +52,25 @@ def test_demonstrations_have_the_contract_shapes_for_mixed_arms() -> None:
     assert np.all(data.actions[no_gripper, -1] == 0.0)
     assert np.all(data.actions[~no_gripper, -1] == -1.0)  # pushing with the gripper closed
     assert np.all(np.isfinite(data.returns)) and np.all(data.returns <= 0.0)  # dense reward
+
+
+def test_pick_demonstrations_open_and_close_each_gripper() -> None:
+    """PickAndPlace demonstrations over two gripper arms of different joint counts: padded
+    slots zero, and each arm's gripper both opened (to come down on the cube) and closed."""
+    cfg = validate({"env": {"task": "pick_and_place", "robots": PICKERS, "n_envs": 2}})
+    envs = [fn() for fn in training_env_fns(cfg.env, PICKERS)]
+    try:
+        data = collect(envs, 4, seed=0, gamma=0.95)
+    finally:
+        for env in envs:
+            env.close()
+    joints = data.observations["joint_mask"].sum(axis=1).astype(int)
+    assert set(joints) == {7, 5}
+    for j in (7, 5):
+        rows = data.actions[joints == j]
+        assert np.all(rows[:, j:-1] == 0.0)
+        assert set(rows[:, -1]) == {-1.0, 1.0}
+    assert data.observations["achieved_goal"][:, 2].max() > 0.05  # a cube was lifted
 
 
 @pytest.mark.usefixtures("one_thread")
