@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,22 @@ def train_tiny(runs: Path) -> Path:
     result = run_cli("train", "configs/quickstart.yaml", *TINY, f"runs_dir={runs}")
     assert result.returncode == 0, result.stderr
     return only_run(runs)
+
+
+def user_dir(path: Path, *configs: str) -> Path:
+    """``path`` made a user's working directory: the named files of ``configs/`` copied into
+    its own ``configs/``, so that runs go to the configs' default ``runs_dir``, ``path/runs``."""
+    (path / "configs").mkdir(parents=True, exist_ok=True)
+    for name in configs:
+        shutil.copy(ROOT / "configs" / name, path / "configs" / name)
+    return path
+
+
+def resume_hint(stderr: str) -> str:
+    """The run directory in the ``resume with: deepwe-rl resume RUN`` line an interrupted run
+    prints, as printed."""
+    [line] = [line for line in stderr.splitlines() if line.startswith("resume with: ")]
+    return line.removeprefix("resume with: deepwe-rl resume ")
 
 
 def only_run(runs: Path) -> Path:

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +28,13 @@ import pytest
 from deepwe_rl.agents import training
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.ray_cluster import ray_session
-from deepwe_rl.agents.rllib import checkpoints, loop
-from deepwe_rl.agents.rllib.algorithm import RunPPOConfig, build_config
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.sb3 import callbacks
-from ray.rllib.algorithms.algorithm import Algorithm
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepwe_rl.config import RaySection, RunConfig, load_config
+from tests.ray_faults import KILLED, assert_killed, kill_an_env_runner_after_first_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -116,88 +113,6 @@ def title(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-KILLED = "killed.pid"
-"""Written next to the run directory by the kill hook: the killed process's pid, or why none
-was killed."""
-
-
-def assert_killed(run: RunDir, what: str) -> None:
-    """Fail, saying why, unless the run's kill hook killed a process."""
-    marker = run.path.parent / KILLED
-    assert marker.is_file(), (
-        f"no {what} was killed: the run saved no periodic checkpoint, or the hook never ran"
-    )
-    assert marker.read_text().isdigit(), f"no {what} was killed: {marker.read_text()}"
-
-
-RESTART_WAIT_S = 300.0
-"""How long the RLlib run waits for Ray to restart the killed env runner."""
-
-
-def kill_an_env_runner_after_first_checkpoint(patch: pytest.MonkeyPatch, runs: Path) -> None:
-    """Make the RLlib run in ``runs`` lose an env runner just after its first checkpoint, and
-    wait for Ray to restart it.
-
-    - The kill: ``build_config`` gets an ``on_episode_step`` callback, with which the first
-      remote env runner to step once the run has a checkpoint writes its pid to
-      ``runs/killed.pid`` and kills itself (SIGKILL) in the middle of its ``sample`` call. That
-      call fails for certain, and RLlib takes the runner out. (A runner killed between calls
-      may be restarted before the driver calls it again, and then no call fails.) The marker
-      is created exclusively, so the other runner and the restarted one go on sampling.
-    - The wait: at the first checkpoint after the kill, the driver waits until every env runner
-      answers a call again (``RESTART_WAIT_S`` at most), that is until Ray has restarted the
-      killed one and it has built its envs. RLlib's next iteration then brings it back and
-      counts the restart; without the wait, a run this short can end before the new process
-      is up.
-    """
-    marker = str(runs / KILLED)
-
-    def kill_once(*, env_runner: Any, **kwargs: Any) -> None:
-        if (
-            env_runner.worker_index == 0
-            or os.path.exists(marker)
-            or not any(runs.glob("*/checkpoints/step_*"))
-        ):
-            return
-        try:
-            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            return
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def build(*args: Any) -> RunPPOConfig:
-        return build_config(*args).callbacks(on_episode_step=kill_once)
-
-    save_step, waited = checkpoints.save_step, []
-
-    def save_then_wait(algo: Algorithm, *args: Any) -> Path:
-        path = save_step(algo, *args)
-        if not waited and os.path.exists(marker):
-            waited.append(True)
-            group, deadline = algo.env_runner_group, time.monotonic() + RESTART_WAIT_S
-            while (
-                len(
-                    group.foreach_env_runner(
-                        lambda runner: runner.worker_index,
-                        local_env_runner=False,
-                        healthy_only=False,
-                        timeout_seconds=30,
-                    )
-                )
-                < group.num_remote_env_runners()
-            ):
-                assert time.monotonic() < deadline, (
-                    f"Ray did not restart the killed env runner within {RESTART_WAIT_S:.0f} s"
-                )
-                time.sleep(1)
-        return path
-
-    patch.setattr(loop, "build_config", build)
-    patch.setattr(checkpoints, "save_step", save_then_wait)
 
 
 def kill_an_env_actor_at_first_checkpoint(patch: pytest.MonkeyPatch, runs: Path) -> None:
@@ -304,7 +219,7 @@ def test_rllib_rollouts_run_on_the_worker_node(rllib_run: RunDir, cluster: TwoNo
 
 
 def test_rllib_survives_a_killed_env_runner(rllib_run: RunDir) -> None:
-    assert_killed(rllib_run, "env runner")
+    assert_killed(rllib_run.path.parent, "env runner")
     restarts = scalar(rllib_run, "faults/env_runner_restarts")
     assert restarts[0][1] == 0 and restarts[-1][1] >= 1, restarts
     # Every iteration still sampled its 50 steps: the healthy runner sampled twice meanwhile.
@@ -322,7 +237,7 @@ def test_sb3_rollouts_run_on_the_worker_node(sb3_run: RunDir, cluster: TwoNodes)
 def test_sb3_survives_a_killed_env_actor(sb3_run: RunDir) -> None:
     from stable_baselines3 import PPO
 
-    assert_killed(sb3_run, "env actor")
+    assert_killed(sb3_run.path.parent, "env actor")
     restarts = scalar(sb3_run, "faults/env_actor_restarts")
     assert restarts[0] == (128, 0.0) and restarts[-1] == (1024, 1.0), restarts
     texts = placement_texts(sb3_run)
