@@ -1,5 +1,6 @@
-"""The deepwe-rl command end to end with the SB3 backend, as a user runs it: real subprocesses,
-real training, TensorBoard files read back with tensorboard's own reader and its server."""
+"""The deepwe-rl command end to end with the SB3 backend, as a user runs it: real subprocesses
+started in a working directory that holds the config and the run, relative paths, real
+training, TensorBoard files read back with tensorboard's own reader and its server."""
 
 from __future__ import annotations
 
@@ -16,14 +17,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_runs import CLI, ROOT, TINY, run_cli, scalar_tags, train_tiny
+from tests.cli_runs import CLI, TINY, only_run, resume_hint, run_cli, scalar_tags, user_dir
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train_tiny(tmp_path_factory.mktemp("runs"))
+    """``deepwe-rl train configs/quickstart.yaml`` (tiny) in a user's working directory, into
+    its default ``runs/``; the run directory."""
+    work = user_dir(tmp_path_factory.mktemp("user"), "quickstart.yaml")
+    result = run_cli("train", "configs/quickstart.yaml", *TINY, cwd=work)
+    assert result.returncode == 0, result.stderr
+    return only_run(work / "runs")
+
+
+def where(run: Path) -> tuple[Path, str]:
+    """The working directory that holds ``run`` (in its ``runs/``), and ``run`` relative to
+    it, as a user types it there."""
+    work = run.parent.parent
+    return work, str(run.relative_to(work))
 
 
 def test_train_writes_the_run_directory(trained: Path) -> None:
@@ -95,7 +108,8 @@ def test_tensorboard_server_lists_the_run_tags(trained: Path) -> None:
 
 
 def test_eval_prints_table_and_writes_json(trained: Path) -> None:
-    result = run_cli("eval", str(trained), "--episodes", "2", "--robots", "proc:2:0,panda")
+    work, run = where(trained)
+    result = run_cli("eval", run, "--episodes", "2", "--robots", "proc:2:0,panda", cwd=work)
     assert result.returncode == 0, result.stderr
     assert "proc:2:0" in result.stdout and "success" in result.stdout
     written = sorted((trained / "eval").glob("cli-*.json"))[-1]
@@ -103,11 +117,26 @@ def test_eval_prints_table_and_writes_json(trained: Path) -> None:
     assert table["proc:2:0"]["episodes"] == 2 and 0.0 <= table["panda"]["success_rate"] <= 1.0
 
 
-def test_record_gif(trained: Path, tmp_path: Path) -> None:
-    out = tmp_path / "panda.gif"
-    result = run_cli("record", str(trained), "--robot", "panda", "--out", str(out))
+def test_record_gif(trained: Path) -> None:
+    work, run = where(trained)
+    result = run_cli("record", run, "--robot", "panda", "--out", "videos/panda.gif", cwd=work)
     assert result.returncode == 0, result.stderr
-    assert out.stat().st_size > 10_000
+    assert (work / "videos/panda.gif").stat().st_size > 10_000
+
+
+def test_transfer_zero_shot(trained: Path) -> None:
+    """Zero-shot on a training robot and an unseen one, one episode each."""
+    work, run = where(trained)
+    result = run_cli("transfer", run, "--robots", "panda,proc:3:0", "--episodes", "1", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {run}/transfer" in result.stdout
+    for name in ("transfer.json", "transfer.csv", "transfer.md", "heatmap.png"):
+        assert (trained / "transfer" / name).stat().st_size > 0, name
+    rows = json.loads((trained / "transfer/transfer.json").read_text())["zero_shot"]
+    assert [(row["robot"], row["category"], row["episodes"]) for row in rows] == [
+        ("panda", "train", 1),
+        ("proc:3:0", "other", 1),
+    ]
 
 
 def test_saved_zip_loads_in_a_fresh_process(trained: Path, tmp_path: Path) -> None:
@@ -135,7 +164,9 @@ def test_saved_zip_loads_in_a_fresh_process(trained: Path, tmp_path: Path) -> No
     assert np.all(here[0, 2:] == 0.0)  # two joints, no gripper: the other slots are padding
 
 
-def _train_in_background(runs: Path, total: int) -> tuple[subprocess.Popen[str], Path]:
+def _train_in_background(work: Path, total: int) -> tuple[subprocess.Popen[str], Path]:
+    """``train`` started in the working directory ``work``, into its ``runs/``; the process
+    and the run directory, once the run has saved a checkpoint."""
     args = [a for a in TINY if not a.startswith("total_timesteps")]
     proc = subprocess.Popen(
         [
@@ -145,16 +176,15 @@ def _train_in_background(runs: Path, total: int) -> tuple[subprocess.Popen[str],
             *args,
             f"total_timesteps={total}",
             "eval.freq=0",
-            f"runs_dir={runs}",
         ],
-        cwd=ROOT,
+        cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.time() + 240
     while time.time() < deadline:
-        ckpts = list(runs.glob("*/checkpoints/step_*.zip"))
+        ckpts = list(work.glob("runs/*/checkpoints/step_*.zip"))
         if ckpts:
             return proc, ckpts[0].parent.parent
         assert proc.poll() is None, proc.communicate()
@@ -165,12 +195,16 @@ def _train_in_background(runs: Path, total: int) -> tuple[subprocess.Popen[str],
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill-9"])
 def test_interrupt_then_resume(tmp_path: Path, how: str) -> None:
-    proc, run = _train_in_background(tmp_path, total=100_000)
+    """Ctrl-C (exit 130, and the resume command to type) or kill -9 after the first checkpoint;
+    ``resume runs/<run>`` from the same working directory finishes the run."""
+    work = user_dir(tmp_path, "quickstart.yaml")
+    proc, run = _train_in_background(work, total=100_000)
+    typed = str(run.relative_to(work))
     if how == "ctrl-c":
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 130, stderr
-        assert "checkpoint saved" in stderr and "deepwe-rl resume" in stderr
+        assert "checkpoint saved to runs/" in stderr and resume_hint(stderr) == typed
         assert "Traceback" not in stderr
     else:
         os.kill(proc.pid, signal.SIGKILL)
@@ -182,7 +216,7 @@ def test_interrupt_then_resume(tmp_path: Path, how: str) -> None:
     config.write_text(
         config.read_text().replace("total_timesteps: 100000", f"total_timesteps: {before + 400}")
     )
-    result = run_cli("resume", str(run))
+    result = run_cli("resume", typed, cwd=work)
     assert result.returncode == 0, result.stderr
     tags = scalar_tags(run / "tb")
     fps_steps = sorted(step for step, _ in tags["time/fps"])
