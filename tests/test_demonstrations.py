@@ -100,6 +100,21 @@ def test_behaviour_cloning_moves_the_policy_onto_the_expert() -> None:
     assert error() < 0.3 * before
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_dagger_alone_lets_the_policy_drive_from_the_first_round() -> None:
+    """``episodes: 0`` with DAgger rounds (fine-tuning a trained policy onto a new arm): every
+    round is driven by the policy, and each fits on all the rounds so far."""
+    cfg = _config(episodes=0, dagger_rounds=2, dagger_episodes=2, epochs=1)
+    assert cfg.demonstrations.enabled
+    venv = _vec_env(cfg, MIXED)
+    model = _new_model(cfg, venv)
+    rounds = list(pretrain(model, cfg, MIXED))
+    venv.close()
+    assert [r.driver for r in rounds] == ["policy", "policy"]
+    assert rounds[0].dataset_size == rounds[0].env_steps
+    assert rounds[1].dataset_size == rounds[0].env_steps + rounds[1].env_steps
+
+
 def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
     """``configs/push.yaml`` as a user runs it, shrunk: two demonstration rounds logged under
     ``demonstrations/`` in TensorBoard, the cloned policy evaluated before RL, then PPO, then

@@ -57,7 +57,7 @@ def check_config(cfg: RunConfig) -> None:
             "config error: env.control: the rllib backend supports joints only "
             "(its policy emits one command per joint slot)"
         )
-    if cfg.demonstrations.episodes:
+    if cfg.demonstrations.enabled:
         raise ConfigError(
             "config error: demonstrations.episodes: behaviour cloning runs on the sb3 backend only"
         )

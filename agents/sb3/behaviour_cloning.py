@@ -72,23 +72,24 @@ def _fit(model: BaseAlgorithm, data: Demonstrations, cfg: RunConfig) -> tuple[fl
 
 
 def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterator[Round]:
-    """Expert-driven episodes, then ``dagger_rounds`` rounds driven by the policy and labelled
-    by the expert, fitting the policy to everything so far after each; yields a ``Round`` as
-    each one ends."""
+    """Expert-driven episodes (if any), then ``dagger_rounds`` rounds driven by the policy and
+    labelled by the expert, fitting the policy to everything so far after each; yields a
+    ``Round`` as each one ends."""
     d = cfg.demonstrations
+    act = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
     envs = [fn() for fn in training_env_fns(cfg.env, robots)]
     try:
-        driver, latest = "expert", collect(envs, d.episodes, cfg.seed, cfg.algo.gamma)
-        data = latest
-        for k in range(d.dagger_rounds + 1):
-            if k > 0:
-                act = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
+        data: Demonstrations | None = None
+        for k in range(int(d.episodes == 0), d.dagger_rounds + 1):
+            if k == 0:
+                driver, latest = "expert", collect(envs, d.episodes, cfg.seed, cfg.algo.gamma)
+            else:
                 seed = cfg.seed + d.episodes + (k - 1) * d.dagger_episodes
                 driver, latest = (
                     "policy",
                     collect(envs, d.dagger_episodes, seed, cfg.algo.gamma, act),
                 )
-                data = data.extend(latest)
+            data = latest if data is None else data.extend(latest)
             action_loss, value_loss = _fit(model, data, cfg)
             yield Round(
                 driver,

@@ -221,7 +221,7 @@ def _learn(
         callbacks.append(RayRollouts())
     evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
     if evaluator is not None:
-        cloned = reset and cfg.demonstrations.episodes > 0
+        cloned = reset and cfg.demonstrations.enabled
         callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq, cloned))
     remaining = cfg.total_timesteps - model.num_timesteps
     try:
@@ -267,7 +267,7 @@ def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
         if source is not None:
             model.policy.load_state_dict(load_model(source).policy.state_dict())
         _log_to(model, run)
-        if cfg.demonstrations.episodes:
+        if cfg.demonstrations.enabled:
             _pretrain(model, cfg, robots)
         _learn(model, cfg, run, robots, reset=True)
 
