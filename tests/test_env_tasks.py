@@ -68,18 +68,27 @@ def test_panda_push_matches_panda_gym() -> None:
     env.close()
 
 
-@pytest.mark.parametrize("robot", PUSH_ARMS)
-def test_expert_pushes(robot: str) -> None:
-    env = gym.make("deepwe_rl/Push-v0", robot=robot, control="joints")
+@pytest.mark.parametrize(
+    ("task", "robot"),
+    [*(("Push", r) for r in PUSH_ARMS), *(("PickAndPlace", r) for r in PICK_ARMS)],
+)
+def test_expert_solves_the_task(task: str, robot: str) -> None:
+    env = gym.make(f"deepwe_rl/{task}-v0", robot=robot, control="joints")
     successes = [_episode(env, seed) for seed in range(20)]
     env.close()
     assert np.mean(successes) >= 0.9, successes
 
 
-@pytest.mark.parametrize("robot", CANNOT_PUSH)
-def test_arms_that_cannot_push_are_refused(robot: str) -> None:
-    with pytest.raises(ValueError, match="cannot reach the cube and goal in front of it"):
-        gym.make("deepwe_rl/Push-v0", robot=robot)
+@pytest.mark.parametrize(
+    ("task", "robot", "reason"),
+    [
+        *(("Push", r, "cannot reach the cube and goal in front of it") for r in CANNOT_PUSH),
+        *(("PickAndPlace", r, "cannot point its gripper down at the table") for r in CANNOT_PICK),
+    ],
+)
+def test_arms_that_cannot_do_the_task_are_refused(task: str, robot: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        gym.make(f"deepwe_rl/{task}-v0", robot=robot)
 
 
 @pytest.mark.parametrize("robot", PICK_ARMS)
@@ -101,17 +110,3 @@ def test_pick_draws_are_calibrated_and_grasped_from_above(robot: str) -> None:
     assert 0 < sum(lift < 1e-6 for lift in lifts) < len(lifts)  # some goals on the table
     assert task.region.half_width <= OBJECT_RANGE
     env.close()
-
-
-@pytest.mark.parametrize("robot", PICK_ARMS)
-def test_expert_picks_and_places(robot: str) -> None:
-    env = gym.make("deepwe_rl/PickAndPlace-v0", robot=robot, control="joints")
-    successes = [_episode(env, seed) for seed in range(20)]
-    env.close()
-    assert np.mean(successes) >= 0.9, successes
-
-
-@pytest.mark.parametrize("robot", CANNOT_PICK)
-def test_arms_that_cannot_pick_are_refused(robot: str) -> None:
-    with pytest.raises(ValueError, match="cannot point its gripper down at the table"):
-        gym.make("deepwe_rl/PickAndPlace-v0", robot=robot)
