@@ -61,6 +61,11 @@ class RunDir:
             if (m := _CHECKPOINT.match(entry.name))
         )
 
+    @property
+    def finished(self) -> bool:
+        """Whether training wrote its final model here."""
+        return any((self.path / name).exists() for name in TRAINING_OUTPUTS)
+
     def latest_checkpoint(self) -> tuple[int, Path] | None:
         """The newest complete checkpoint, by step count."""
         entries = self._checkpoint_entries()

@@ -92,6 +92,11 @@ def resume(run: RunDir) -> None:
         for line in run.recover_interrupted_saves():
             _say(line)
         latest = run.latest_checkpoint()
+        if latest is None and run.finished:
+            raise ConfigError(
+                f"{run.path} finished and has no checkpoint to continue from; to train it "
+                f"further, start a new run with init_from={run.path}"
+            )
         with _ray_for(cfg):
             if latest is None:
                 _say(f"no checkpoint in {run.checkpoints} yet: training from step 0")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -137,6 +138,20 @@ def test_transfer_zero_shot(trained: Path) -> None:
         ("panda", "train", 1),
         ("proc:3:0", "other", 1),
     ]
+
+
+def test_resume_refuses_a_finished_run_without_checkpoints(trained: Path, tmp_path: Path) -> None:
+    """A finished run with no checkpoint has nothing to continue from: resume says so in one
+    line and exits 2, instead of training it again over its model."""
+    run = tmp_path / "runs" / trained.name
+    shutil.copytree(trained, run)
+    shutil.rmtree(run / "checkpoints")
+    model = (run / "model.zip").read_bytes()
+    result = run_cli("resume", f"runs/{run.name}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "finished and has no checkpoint to continue from" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (run / "model.zip").read_bytes() == model
 
 
 def test_saved_zip_loads_in_a_fresh_process(trained: Path, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepwe_rl.config import RaySection, RunConfig, load_config
+from tests.processes import command_line, descendants
 from tests.ray_faults import KILLED, assert_killed, kill_an_env_runner_after_first_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -89,32 +90,6 @@ def cluster() -> Iterator[TwoNodes]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def descendants(root: int) -> list[int]:
-    """Processes below ``root`` (this test's own cluster lives there), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def title(pid: int) -> str:
-    """A Ray worker's process title, e.g. ``ray::EnvGroup.step``."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def kill_an_env_actor_at_first_checkpoint(patch: pytest.MonkeyPatch, runs: Path) -> None:
     """Make the SB3 run in ``runs`` lose an env actor at its first checkpoint: right after
     saving it, in the training loop between env steps, a SIGKILL to one of this test's
@@ -126,7 +101,9 @@ def kill_an_env_actor_at_first_checkpoint(patch: pytest.MonkeyPatch, runs: Path)
     def save_then_kill(*args: Any) -> str:
         path = save(*args)
         if not marker.exists():
-            victims = [p for p in descendants(os.getpid()) if title(p).startswith("ray::EnvGroup")]
+            victims = [
+                p for p in descendants(os.getpid()) if command_line(p).startswith("ray::EnvGroup")
+            ]
             if victims:
                 os.kill(victims[0], signal.SIGKILL)
             marker.write_text(
