@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot
 
 from deepwe_rl.config import ConfigError
@@ -30,3 +32,11 @@ def resolve_robots(robots: list[str] | str, key: str = "env.robots") -> list[str
         except (ValueError, FileNotFoundError) as err:
             raise ConfigError(f"config error: {key}: {err}") from None
     return names
+
+
+def short_name(robot: str) -> str:
+    """A robot's name as a plot label: ``urdf:<path>`` becomes ``urdf:<file stem>``, so a long
+    path never crowds a figure; every other name is kept."""
+    if robot.startswith("urdf:"):
+        return "urdf:" + PurePath(robot[len("urdf:") :]).stem
+    return robot

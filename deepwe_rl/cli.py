@@ -354,6 +354,45 @@ def transfer(
 
 
 @app.command()
+def inspect(
+    run_dir: RunArg,
+    robots: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--robots",
+            help="Robot names, urdf:<path> arms or splits (repeatable). urdf: arms alone are "
+            "added to the default: the run's robots and every held-out split.",
+        ),
+    ] = None,
+    split: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="A named split to inspect (repeatable)."),
+    ] = None,
+) -> None:
+    """See inside the run's weight space: embedding projector, generated-weight heat maps,
+    weight-space similarity and attribution. Writes <run>/inspect/ and <run>/tb/inspect/."""
+    with _user_errors():
+        from deepwe_rl.agents.inspect.report import default_robots, inspect_run
+        from deepwe_rl.envs.robots.catalog import split as split_robots
+
+        run = _open_run(run_dir)
+        asked = _robot_list(robots, list)
+        names = [r for s in split or [] for r in split_robots(s)] + asked
+        if not split and all(r.startswith("urdf:") for r in asked):
+            names = default_robots(run) + asked
+        names = list(dict.fromkeys(names))
+        report = _with_progress(
+            f"inspecting {len(names)} robots", lambda: inspect_run(run, names, _say)
+        )
+        for line in report.written:
+            console.print(f"wrote {line}", highlight=False, soft_wrap=True)
+        for line in report.skipped:
+            console.print(f"skipped {line}", highlight=False, soft_wrap=True)
+        console.print(f"wrote {report.folder} and {report.tb_folder}", highlight=False)
+        console.print(f"view: tensorboard --logdir {run.tb}", highlight=False, soft_wrap=True)
+
+
+@app.command()
 def robots(
     picture: Annotated[
         Path | None, typer.Option(help="Also save a picture of every robot (PNG).")

@@ -1,0 +1,131 @@
+"""``deepwe-rl inspect`` on short real runs trained through the CLI, read back from its files
+and from a live TensorBoard server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.cli_runs import TINY, only_run, run_cli
+
+pytestmark = pytest.mark.slow
+
+HELD_OUT_ROBOT = "xarm6"  # real-heldout: never in a training split
+
+
+def _train(runs: Path, *extra: str) -> Path:
+    result = run_cli("train", "configs/quickstart.yaml", *TINY, *extra, f"runs_dir={runs}")
+    assert result.returncode == 0, result.stderr
+    return only_run(runs)
+
+
+@pytest.fixture(scope="module")
+def deepwe_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny DeepWe run, inspected once with the default robots."""
+    run = _train(tmp_path_factory.mktemp("deepwe"))
+    result = run_cli("inspect", str(run))
+    assert result.returncode == 0, result.stderr
+    return run
+
+
+def test_inspect_writes_the_projector_files(deepwe_run: Path) -> None:
+    for folder in (deepwe_run / "inspect", deepwe_run / "tb" / "inspect"):
+        config = (folder / "projector_config.pbtxt").read_text()
+        assert "robot_embedding" in config and "joint_embedding" in config
+        robot_dir = next(folder.rglob("robot_embedding"))
+        rows = (robot_dir / "tensors.tsv").read_text().splitlines()
+        meta = (robot_dir / "metadata.tsv").read_text().splitlines()
+        assert meta[0].split("\t") == ["name", "joints", "category", "gripper", "reach_m"]
+        assert len(rows) == len(meta) - 1
+        names = {line.split("\t")[0]: line.split("\t") for line in meta[1:]}
+        assert {"panda", "proc:2:0", HELD_OUT_ROBOT} <= set(names)
+        assert names[HELD_OUT_ROBOT][2] == "real-heldout"
+        assert names["panda"][2] == "train"
+        joint_dir = next(folder.rglob("joint_embedding"))
+        joint_meta = (joint_dir / "metadata.tsv").read_text().splitlines()
+        assert joint_meta[0].split("\t") == ["robot", "joint", "axis"]
+        xarm = [line for line in joint_meta[1:] if line.startswith(f"{HELD_OUT_ROBOT}\t")]
+        assert len(xarm) == 6
+        widths = {len(r.split("\t")) for r in (joint_dir / "tensors.tsv").read_text().splitlines()}
+        assert len(widths) == 1
+    assert not [p for p in deepwe_run.iterdir() if p.name.startswith(".inspect")]
+
+
+def test_tensorboard_server_lists_the_projector(deepwe_run: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(deepwe_run / "tb"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline, runs, plugins = time.time() + 90, [], {}
+        # The projector plugin finds its configs in a background thread: poll until it has.
+        enabled = False
+        while time.time() < deadline and not (enabled and "inspect" in runs):
+            time.sleep(1)
+            try:
+                base = f"http://127.0.0.1:{port}/data"
+                plugins = json.loads(urllib.request.urlopen(f"{base}/plugins_listing").read())
+                runs = json.loads(urllib.request.urlopen(f"{base}/plugin/projector/runs").read())
+                enabled = plugins.get("projector", {}).get("enabled", False)
+            except OSError:
+                continue
+        assert "projector" in plugins, sorted(plugins)
+        assert plugins["projector"]["enabled"], plugins["projector"]
+        assert "inspect" in runs, runs
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_inspect_mlp_run_names_the_skipped_views(tmp_path: Path) -> None:
+    run = _train(tmp_path / "mlp", "network.kind=mlp")
+    result = run_cli("inspect", str(run), "--robots", "panda")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for view in ("embedding projector", "generated-weight heat maps", "weight-space similarity"):
+        assert f"skipped {view}: not applicable to a mlp network" in result.stdout
+    assert not (run / "inspect" / "projector_config.pbtxt").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}"], "run directory not found"),
+        (["{run}", "--robots", "robot_that_does_not_exist"], "unknown robot"),
+        (["{run}", "--split", "no-such-split"], "unknown split"),
+    ],
+)
+def test_inspect_bad_input_is_one_line_and_exit_2(
+    deepwe_run: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    before = sorted(p.name for p in deepwe_run.iterdir())
+    mtime = (deepwe_run / "inspect").stat().st_mtime_ns
+    argv = [a.format(run=deepwe_run, missing=tmp_path / "nope") for a in args]
+    result = run_cli("inspect", *argv)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in deepwe_run.iterdir()) == before
+    assert (deepwe_run / "inspect").stat().st_mtime_ns == mtime
