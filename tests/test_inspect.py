@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.cli_runs import TINY, only_run, run_cli
@@ -56,6 +57,48 @@ def test_inspect_writes_the_projector_files(deepwe_run: Path) -> None:
         widths = {len(r.split("\t")) for r in (joint_dir / "tensors.tsv").read_text().splitlines()}
         assert len(widths) == 1
     assert not [p for p in deepwe_run.iterdir() if p.name.startswith(".inspect")]
+
+
+def _robot_names(run: Path) -> list[str]:
+    meta = next((run / "inspect").rglob("robot_embedding")) / "metadata.tsv"
+    return [line.split("\t")[0] for line in meta.read_text().splitlines()[1:]]
+
+
+def test_heat_maps_and_similarity_have_the_robots_shapes(deepwe_run: Path) -> None:
+    folder = deepwe_run / "inspect"
+    names = _robot_names(deepwe_run)
+    similarity = json.loads((folder / "similarity.json").read_text())
+    assert similarity["robots"] == names
+    for key in ("weights", "descriptors"):
+        grid = np.array(similarity[key])
+        assert grid.shape == (len(names), len(names))
+        np.testing.assert_allclose(np.diag(grid), 1.0, atol=1e-5)
+    shapes = json.loads((folder / "weights.json").read_text())
+    assert list(shapes) == names
+    assert shapes["panda"]["code"][0] == 7 and shapes[HELD_OUT_ROBOT]["code"][0] == 6
+    assert len({tuple(s["code"][1:]) for s in shapes.values()}) == 1
+    assert shapes["panda"]["distance_to_nearest_training_robot"] == 0.0
+    assert shapes[HELD_OUT_ROBOT]["distance_to_nearest_training_robot"] > 0.0
+    for name in ("similarity.png", "weights_pair.png", "weights/panda.png", "weights/xarm6.png"):
+        assert (folder / name).stat().st_size > 0
+    assert not list((deepwe_run / "tb" / "inspect").rglob("*.png"))
+
+
+def test_inspect_after_transfer_draws_distance_against_success(
+    deepwe_run: Path,
+) -> None:
+    """Two robots asked, after a transfer on them (this replaces the default inspection, so it
+    runs after the tests that read that)."""
+    result = run_cli("transfer", str(deepwe_run), "--robots", "panda,xarm6", "--episodes", "1")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("inspect", str(deepwe_run), "--robots", "panda,xarm6")
+    assert result.returncode == 0, result.stderr
+    folder = deepwe_run / "inspect"
+    similarity = json.loads((folder / "similarity.json").read_text())
+    assert similarity["robots"] == ["panda", "xarm6"]
+    assert np.array(similarity["weights"]).shape == (2, 2)
+    assert (folder / "transfer_distance.png").stat().st_size > 0
+    assert _robot_names(deepwe_run) == ["panda", "xarm6"]
 
 
 def test_tensorboard_server_lists_the_projector(deepwe_run: Path) -> None:

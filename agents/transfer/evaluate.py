@@ -114,7 +114,7 @@ def transfer(
         tables.write_json(result, folder / "transfer.json")
         tables.write_csv(result, folder / "transfer.csv")
         tables.write_markdown(result, folder / "transfer.md")
-        plots.heatmap(result).savefig(folder / "heatmap.png", dpi=120)
+        plots.heatmap(result).savefig(folder / "heatmap.png", dpi=120, bbox_inches="tight")
         if result.curves:
             plots.finetune_curves(result).savefig(folder / "finetune_curves.png", dpi=120)
 

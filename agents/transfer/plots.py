@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from deepwe_rl.agents.robots import short_name
 from deepwe_rl.agents.transfer.results import TransferResult
 from matplotlib.figure import Figure
 
@@ -22,13 +23,19 @@ def heatmap(result: TransferResult) -> Figure:
     grid = np.full((len(result.zero_shot), len(columns)), np.nan)
     labels = []
     for i, z in enumerate(result.zero_shot):
-        labels.append(f"{z.category} · {z.robot}")
+        labels.append(f"{z.category} · {short_name(z.robot)}")
         grid[i, 0] = z.success_rate
         for j, condition in enumerate(("finetuned", "scratch"), start=1):
             s = summary.get(z.robot, {}).get(condition)
             if s is not None:
                 grid[i, j] = s.final_success
-    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(columns), 1.2 + 0.32 * len(labels)))
+    # Room for the longest label (about 0.075 in per character at the default size), and a
+    # constrained layout, which sizes the margins to the labels and title instead of cropping.
+    label_width = 0.075 * max((len(s) for s in labels), default=4)
+    fig, ax = plt.subplots(
+        figsize=(2.5 + label_width + 1.6 * len(columns), 1.4 + 0.32 * len(labels)),
+        layout="constrained",
+    )
     image = ax.imshow(np.ma.masked_invalid(grid), vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(columns)), columns)
     ax.set_yticks(range(len(labels)), labels)
@@ -45,7 +52,6 @@ def heatmap(result: TransferResult) -> Figure:
             )
     fig.colorbar(image, ax=ax, label="success rate")
     ax.set_title(f"{result.network}: success by robot and condition")
-    fig.tight_layout()
     return fig
 
 
