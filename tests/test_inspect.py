@@ -82,6 +82,8 @@ def test_heat_maps_and_similarity_have_the_robots_shapes(deepwe_run: Path) -> No
     for name in ("similarity.png", "weights_pair.png", "weights/panda.png", "weights/xarm6.png"):
         assert (folder / name).stat().st_size > 0
     assert not list((deepwe_run / "tb" / "inspect").rglob("*.png"))
+    attributed = json.loads((folder / "attribution.json").read_text())
+    assert attributed["proc:2:0"]["joints"][2:] == [0.0] * 6
 
 
 def test_inspect_after_transfer_draws_distance_against_success(
@@ -172,3 +174,35 @@ def test_inspect_bad_input_is_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in deepwe_run.iterdir()) == before
     assert (deepwe_run / "inspect").stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("kind", ["deepwe", "mlp"])
+def test_attribution_is_zero_for_padded_joints_and_absent_streams(kind: str) -> None:
+    """A real env's observations of a 3-joint arm without a gripper in Reach (no object), its
+    padded joint rows and absent streams then filled with garbage: their attribution is exactly
+    zero, and every real joint's is not."""
+    import torch
+    from deepwe_rl.agents.inspect.attribution import attribution
+    from deepwe_rl.envs.vector import make_env
+
+    from deepwe_rl.nn.config import NetworkConfig
+    from deepwe_rl.nn.factory import build_actor_critic
+
+    torch.manual_seed(0)
+    env = make_env("reach", "proc:3:0", max_joints=8)
+    batch = [env.reset(seed=s)[0] for s in range(4)]
+    env.close()
+    obs = {
+        k: torch.as_tensor(np.stack([b[k] for b in batch]), dtype=torch.float32) for k in batch[0]
+    }
+    assert obs["stream_mask"][0].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
+    obs["joint_state"][:, 3:] = 5.0
+    obs["gripper"][:] = 3.0
+    obs["object"][:] = -2.0
+    policy = build_actor_critic(NetworkConfig(kind=kind, hidden=64), 8).eval()
+    result = attribution(policy, obs)
+    assert (result.joints[3:] == 0.0).all()
+    assert (result.joints[:3] > 0.0).all()
+    assert result.streams["gripper"] == 0.0 and result.streams["object"] == 0.0
+    assert result.streams["depth"] == 0.0
+    assert result.streams["ee"] > 0.0 and result.streams["goal"] > 0.0

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deepwe_rl.agents.inspect import attribution as attr
 from deepwe_rl.agents.inspect import embeddings as emb
 from deepwe_rl.agents.inspect import weights as wts
 from deepwe_rl.agents.inspect.model import policy_module, robot_observations
@@ -146,6 +147,12 @@ def inspect_run(run: RunDir, robots: list[str], say: Callable[[str], None]) -> I
             for view in DEEPWE_VIEWS
         ]
 
+    acting = [r for r in observed if r.task_env]
+    attributed = [attr.attribution(policy, r.obs) for r in acting]
+    if len(acting) < len(observed):
+        cannot = ", ".join(r.name for r in observed if not r.task_env)
+        report.skipped.append(f"attribution for {cannot}: cannot do the run's task")
+
     tmp = run.path / f".{FOLDER}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -158,6 +165,15 @@ def inspect_run(run: RunDir, robots: list[str], say: Callable[[str], None]) -> I
                     f"embedding projector: {len(embedded.robot_meta)} robots, "
                     f"{len(embedded.joint_meta)} joints"
                 )
+            if attributed:
+                names = [r.name for r in acting]
+                _save(writer, attr.figure(names, attributed), tmp, "attribution")
+                table = {
+                    n: {"joints": a.joints.tolist(), "streams": a.streams}
+                    for n, a in zip(names, attributed, strict=True)
+                }
+                (tmp / "attribution.json").write_text(json.dumps(table, indent=2))
+                report.written.append(f"attribution: {len(names)} robots")
             if weights:
                 transfer_json = run.path / "transfer" / "transfer.json"
                 _write_weights(writer, tmp, weights, trained, transfer_json, report)
