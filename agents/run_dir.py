@@ -62,9 +62,20 @@ class RunDir:
         )
 
     @property
+    def final_model(self) -> Path | None:
+        """The final model training wrote here (``model.zip`` or ``rllib_checkpoint/``)."""
+        found = [self.path / name for name in TRAINING_OUTPUTS if (self.path / name).exists()]
+        return found[0] if found else None
+
+    @property
     def finished(self) -> bool:
         """Whether training wrote its final model here."""
-        return any((self.path / name).exists() for name in TRAINING_OUTPUTS)
+        return self.final_model is not None
+
+    def last_eval(self) -> Path | None:
+        """The periodic evaluation JSON of the highest step (``eval/eval_<step>.json``)."""
+        found = sorted(self.eval.glob("eval_*.json")) if self.eval.is_dir() else []
+        return found[-1] if found else None
 
     def latest_checkpoint(self) -> tuple[int, Path] | None:
         """The newest complete checkpoint, by step count."""

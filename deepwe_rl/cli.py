@@ -8,17 +8,21 @@ traceback in a file (a run's ``error.log``) and exits with status 1.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from deepwe_rl.agents.run_dir import RunDir
 
 app = typer.Typer(
     help="Train one policy for many robot arms, and measure how it transfers.",
@@ -152,6 +156,7 @@ def train(
             highlight=False,
             soft_wrap=True,
         )
+        _report(run)
         console.print(f"watch: tensorboard --logdir {run.tb}", highlight=False, soft_wrap=True)
 
 
@@ -165,6 +170,7 @@ def resume(run_dir: RunArg, verbose: VerboseOpt = False) -> None:
         run = _open_run(run_dir)
         training.resume(run)
         console.print(f"resumed and finished: {run.path}", highlight=False, soft_wrap=True)
+        _report(run)
 
 
 def _robot_list(robots: list[str] | None, default: Callable[[], list[str]]) -> list[str]:
@@ -205,21 +211,43 @@ def evaluate(
             )
         finally:
             evaluator.close()
-        table = Table(title=f"{run.path.name}: {episodes} episodes per robot")
-        for column in ("robot", "success", "95% CI", "return", "length", "final dist."):
-            table.add_column(column, justify="left" if column == "robot" else "right")
-        for robot, row in per_robot_table(results).items():
-            table.add_row(
-                robot,
-                f"{row['success_rate']:.2f}",
-                f"{row['success_ci_low']:.2f}-{row['success_ci_high']:.2f}",
-                f"{row['return']:.2f}",
-                f"{row['episode_length']:.1f}",
-                f"{row['final_distance']:.3f}",
-            )
-        console.print(table)
+        title = f"{run.path.name}: {episodes} episodes per robot"
+        console.print(_eval_table(title, per_robot_table(results)))
         out = write_eval_json(run.eval / f"cli-{time.strftime('%Y%m%d-%H%M%S')}.json", results)
         console.print(f"wrote {out}", highlight=False)
+
+
+def _eval_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
+    """Per-robot evaluation rows (as in the eval JSON's ``robots``) as a console table."""
+    table = Table(title=title)
+    for column in ("robot", "success", "95% CI", "return", "length", "final dist."):
+        table.add_column(column, justify="left" if column == "robot" else "right")
+    for robot, row in rows.items():
+        table.add_row(
+            robot,
+            f"{row['success_rate']:.2f}",
+            f"{row['success_ci_low']:.2f}-{row['success_ci_high']:.2f}",
+            f"{row['return']:.2f}",
+            f"{row['episode_length']:.1f}",
+            f"{row['final_distance']:.3f}",
+        )
+    return table
+
+
+def _report(run: RunDir) -> None:
+    """How a finished run went: its last evaluation per robot, and where its files are."""
+    last = run.last_eval()
+    if last is None:
+        console.print("no evaluation ran (eval.freq: 0)", highlight=False)
+    else:
+        payload = json.loads(last.read_text())
+        title = f"{run.path.name}: last evaluation, step {payload['step']}"
+        console.print(_eval_table(title, payload["robots"]))
+        overall = payload["overall"]["success_rate"]
+        console.print(f"overall eval success {overall:.2f}", highlight=False)
+    for what, path in (("model", run.final_model), ("eval", last), ("tensorboard", run.tb)):
+        if path is not None:
+            console.print(f"{what}: {path}", highlight=False, soft_wrap=True)
 
 
 def _say(line: str) -> None:

@@ -79,3 +79,18 @@ def scalar_tags(tb: Path) -> dict[str, list[tuple[int, float]]]:
         for tag in acc.Tags()["scalars"]:
             out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
     return out
+
+
+def assert_reports_last_eval(stdout: str, run: Path, robots: list[str]) -> None:
+    """A finished run's console output ends with its last evaluation, per robot and overall,
+    and where its model, eval JSON and TensorBoard logs are."""
+    lines = stdout.splitlines()
+    [title] = [i for i, line in enumerate(lines) if "last evaluation, step" in line]
+    rows = "\n".join(lines[title:])
+    for robot in robots:
+        assert robot in rows, stdout
+    assert any(line.startswith("overall eval success ") for line in lines[title:]), stdout
+    last = sorted((run / "eval").glob("eval_*.json"))[-1]
+    for what, path in (("model", run), ("eval", last), ("tensorboard", run / "tb")):
+        [shown] = [line for line in lines if line.startswith(f"{what}: ")]
+        assert str(path.name) in shown, stdout

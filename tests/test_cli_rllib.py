@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from deepwe_rl.config import dump_config, load_config
-from tests.cli_runs import CLI, ROOT, only_run, resume_hint, run_cli, user_dir
+from tests.cli_runs import (
+    CLI,
+    ROOT,
+    assert_reports_last_eval,
+    only_run,
+    resume_hint,
+    run_cli,
+    user_dir,
+)
 from tests.ray_faults import assert_killed
 
 pytestmark = pytest.mark.slow
@@ -35,7 +43,8 @@ TINY = [
     "algo.n_steps=50",
     "algo.batch_size=50",
     "algo.n_epochs=1",
-    "eval.freq=0",
+    "eval.freq=200",
+    "eval.episodes=1",
     "checkpoint.freq=100",
     "ray.envs_per_runner=2",
 ]
@@ -92,6 +101,7 @@ def test_train_writes_the_run_and_no_ray_lines(trained: Trained) -> None:
         "step_000000200",
     ]
     assert "trained 200 steps in" in trained.result.stdout
+    assert_reports_last_eval(trained.result.stdout, run, ["panda", "proc:3:0"])
     assert f"watch: tensorboard --logdir {trained.run}/tb" in trained.result.stdout
     assert ray_lines(trained.result) == [], trained.result.stdout + trained.result.stderr
 

@@ -18,7 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli_runs import CLI, TINY, only_run, resume_hint, run_cli, scalar_tags, user_dir
+from tests.cli_runs import (
+    CLI,
+    TINY,
+    assert_reports_last_eval,
+    only_run,
+    resume_hint,
+    run_cli,
+    scalar_tags,
+    user_dir,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +39,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = user_dir(tmp_path_factory.mktemp("user"), "quickstart.yaml")
     result = run_cli("train", "configs/quickstart.yaml", *TINY, cwd=work)
     assert result.returncode == 0, result.stderr
+    (work / "train.out").write_text(result.stdout)
     return only_run(work / "runs")
 
 
@@ -49,6 +59,11 @@ def test_train_writes_the_run_directory(trained: Path) -> None:
     assert evals and set(json.loads(evals[-1].read_text())["robots"]) == {"panda", "proc:2:0"}
     resolved = (trained / "config.yaml").read_text()
     assert "total_timesteps: 600" in resolved and "hidden: 64" in resolved
+
+
+def test_console_ends_with_the_last_evaluation(trained: Path) -> None:
+    stdout = (trained.parent.parent / "train.out").read_text()
+    assert_reports_last_eval(stdout, trained, ["panda", "proc:2:0"])
 
 
 def test_tensorboard_scalars_read_back(trained: Path) -> None:
