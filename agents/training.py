@@ -18,6 +18,7 @@ from deepwe_rl.agents.failures import logged_to
 from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir
+from deepwe_rl.agents.tb_layout import write_layout
 
 from deepwe_rl.config import ConfigError, RunConfig
 
@@ -74,6 +75,7 @@ def start(cfg: RunConfig) -> RunDir:
     with _ray_for(cfg):
         run = create_run_dir(cfg)
         with logged_to(run, f"training {run.path}"):
+            write_layout(run.tb)
             _backend(cfg.backend).train(cfg, run, robots)
     return run
 

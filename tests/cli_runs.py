@@ -94,3 +94,15 @@ def assert_reports_last_eval(stdout: str, run: Path, robots: list[str]) -> None:
     for what, path in (("model", run), ("eval", last), ("tensorboard", run / "tb")):
         [shown] = [line for line in lines if line.startswith(f"{what}: ")]
         assert str(path.name) in shown, stdout
+
+
+def layout_charts(tb: Path) -> dict[str, list[str]]:
+    """The custom-scalars layout in a run's TensorBoard folder: category -> chart titles."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+
+    events = EventAccumulator(str(tb), size_guidance={"tensors": 0})
+    events.Reload()
+    [config] = events.Tensors(metadata.CONFIG_SUMMARY_TAG)
+    layout = layout_pb2.Layout.FromString(config.tensor_proto.string_val[0])
+    return {c.title: [chart.title for chart in c.chart] for c in layout.category}

@@ -22,6 +22,7 @@ from tests.cli_runs import (
     CLI,
     ROOT,
     assert_reports_last_eval,
+    layout_charts,
     only_run,
     resume_hint,
     run_cli,
@@ -102,6 +103,7 @@ def test_train_writes_the_run_and_no_ray_lines(trained: Trained) -> None:
     ]
     assert "trained 200 steps in" in trained.result.stdout
     assert_reports_last_eval(trained.result.stdout, run, ["panda", "proc:3:0"])
+    assert "eval, per robot" in layout_charts(run / "tb")["success"]
     assert f"watch: tensorboard --logdir {trained.run}/tb" in trained.result.stdout
     assert ray_lines(trained.result) == [], trained.result.stdout + trained.result.stderr
 

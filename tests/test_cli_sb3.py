@@ -22,6 +22,7 @@ from tests.cli_runs import (
     CLI,
     TINY,
     assert_reports_last_eval,
+    layout_charts,
     only_run,
     resume_hint,
     run_cli,
@@ -61,6 +62,12 @@ def test_train_writes_the_run_directory(trained: Path) -> None:
     assert "total_timesteps: 600" in resolved and "hidden: 64" in resolved
 
 
+def test_custom_scalars_layout_gathers_every_robot(trained: Path) -> None:
+    charts = layout_charts(trained / "tb")
+    assert charts["success"] == ["eval, per robot", "rollout, per robot", "overall"]
+    assert set(charts) == {"success", "return", "losses"}
+
+
 def test_console_ends_with_the_last_evaluation(trained: Path) -> None:
     stdout = (trained.parent.parent / "train.out").read_text()
     assert_reports_last_eval(stdout, trained, ["panda", "proc:2:0"])
@@ -88,7 +95,7 @@ def test_tensorboard_scalars_read_back(trained: Path) -> None:
     assert any(b"hparams" in p.read_bytes() for p in hparams)
 
 
-def test_tensorboard_server_lists_the_run_tags(trained: Path) -> None:
+def test_tensorboard_server_lists_the_run_tags_and_layout(trained: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -118,6 +125,12 @@ def test_tensorboard_server_lists_the_run_tags(trained: Path) -> None:
                 continue
         listed = {tag for run in tags.values() for tag in run}
         assert {"eval/success_rate", "rollout/panda/success_rate", "time/fps"} <= listed
+        plugins: dict[str, dict[str, object]] = {}
+        while time.time() < deadline and not plugins.get("custom_scalars", {}).get("enabled"):
+            url = f"http://127.0.0.1:{port}/data/plugins_listing"
+            plugins = json.loads(urllib.request.urlopen(url, timeout=5).read())
+            time.sleep(1)
+        assert plugins["custom_scalars"]["enabled"], plugins
     finally:
         server.terminate()
         server.wait(timeout=30)
