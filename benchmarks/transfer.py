@@ -27,11 +27,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from deepwe_rl.envs.robots.catalog import HELD_OUT
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "deepwe_rl.cli"]
 KINDS = ("deepwe", "mlp", "transformer")
-HELD_OUT = ("interpolate", "extrapolate", "real-heldout")
 FINETUNE_ROBOTS = ("proc:5:100", "proc:4:100", "xarm6")
 TRANSFORMER_SIZE = ("network.attn_dim=64", "network.attn_layers=2")
 """The transformer runs at d=64 with 2 layers (network_cost.py measures d=128, 3 layers), so

@@ -332,7 +332,7 @@ def transfer(
         from deepwe_rl.agents.interrupts import TrainingInterrupted
         from deepwe_rl.agents.robots import resolve_robots
         from deepwe_rl.agents.transfer.evaluate import transfer as run_transfer
-        from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
+        from deepwe_rl.envs.robots.catalog import held_out_robots
         from deepwe_rl.envs.robots.catalog import split as split_robots
 
         run = _open_run(run_dir)
@@ -342,8 +342,8 @@ def transfer(
         members = [r for s in split or [] for r in split_robots(s)]
         names = [r for r in members if can_do(cfg.env, r)] + _robot_list(robots, list)
         if not names:
-            held_out = [r for s in HELD_OUT for r in SPLITS[s]]
-            names = resolve_robots(cfg.env.robots) + [r for r in held_out if can_do(cfg.env, r)]
+            held_out = [r for r in held_out_robots() if can_do(cfg.env, r)]
+            names = resolve_robots(cfg.env.robots) + held_out
         names = list(dict.fromkeys(names))
         chosen = _robot_list(finetune_robots, list) or None
         if chosen and (missing := [r for r in chosen if r not in names]):

@@ -16,7 +16,7 @@ def category(robot: str, training: list[str]) -> str:
     """``train`` for the run's own robots, else the held-out split holding ``robot``."""
     if robot in training:
         return "train"
-    for name in CATEGORIES[1:-1]:
+    for name in HELD_OUT:
         if robot in SPLITS[name]:
             return name
     return "other"

@@ -96,6 +96,11 @@ HELD_OUT = ("interpolate", "extrapolate", "real-heldout")
 """The splits of robots kept out of every training split, in the order results list them."""
 
 
+def held_out_robots() -> list[str]:
+    """Every robot of the held-out splits, in ``HELD_OUT`` order, each once."""
+    return list(dict.fromkeys(r for s in HELD_OUT for r in SPLITS[s]))
+
+
 def catalog_names() -> list[str]:
     """Every named robot: the real arms and every procedural arm used by a split."""
     names = list(REAL_ARMS)
