@@ -2,17 +2,61 @@
 
 Tags: ``<prefix>/success_rate``, ``<prefix>/return``, ``<prefix>/episode_length`` overall, and
 ``<prefix>/<robot>/...`` per robot, with prefix ``rollout`` (training episodes) or ``eval``.
-Losses go under ``train/`` and throughput under ``time/fps``.
+Losses go under ``train/`` and throughput under ``time/fps``. The fault and placement tags, the
+scalars the hparams dashboard shows, and the hyperparameters' flattening are here too, so both
+backends write the same names.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from deepwe_rl.config import RunConfig
+
 STATS = ("success_rate", "return", "episode_length")
+
+PLACEMENT_TAG = "cluster/rollout_nodes"
+"""Text: the table of where each env runner or env actor runs."""
+ENV_RUNNER_RESTARTS_TAG = "faults/env_runner_restarts"
+"""RLlib: env runners restarted so far."""
+HEALTHY_ENV_RUNNERS_TAG = "faults/healthy_env_runners"
+"""RLlib: env runners healthy now."""
+ENV_ACTOR_RESTARTS_TAG = "faults/env_actor_restarts"
+"""SB3 with the Ray VecEnv: env actors replaced so far."""
+
+HPARAM_METRICS = ("rollout/success_rate", "eval/success_rate", "rollout/return")
+"""Scalar tags the hparams dashboard shows next to each run's hyperparameters."""
+
+HParam = bool | int | float | str
+"""The value kinds TensorBoard's hparams plugin takes."""
+
+
+def flat_hparams(cfg: RunConfig) -> dict[str, HParam]:
+    """The whole config as ``section.key -> value`` for TensorBoard's hparams plugin.
+
+    Lists become comma-joined strings and None the string "none" rather than being dropped:
+    the plugin takes only bools, numbers and strings, and a run's robot list (``env.robots``)
+    is among the settings runs are compared by, so every key stays, as a filterable column.
+    """
+    out: dict[str, HParam] = {}
+
+    def visit(prefix: str, node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                visit(f"{name}.", value)
+            elif isinstance(value, list):
+                out[name] = ",".join(map(str, value))
+            else:
+                out[name] = "none" if value is None else value
+
+    visit("", cfg.model_dump(mode="json"))
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from deepwe_rl.agents.metrics import (
+    ENV_RUNNER_RESTARTS_TAG,
+    HEALTHY_ENV_RUNNERS_TAG,
+    PLACEMENT_TAG,
+)
 from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary, placement_text
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.utils.metrics import FAULT_TOLERANCE_STATS
@@ -21,9 +26,6 @@ from torch.utils.tensorboard import SummaryWriter
 
 logger = logging.getLogger(__name__)
 
-RESTARTS_TAG = "faults/env_runner_restarts"
-HEALTHY_TAG = "faults/healthy_env_runners"
-PLACEMENT_TAG = "cluster/rollout_nodes"
 
 RESTART_DELAY_S = 1.0
 """How long an env runner whose env raised waits before it exits to be restarted (RLlib's
@@ -78,4 +80,4 @@ class RunnerWatch:
             self.restarts = restarts
             self._write_placement(step)
         self.healthy = healthy
-        return {RESTARTS_TAG: float(restarts), HEALTHY_TAG: float(healthy)}
+        return {ENV_RUNNER_RESTARTS_TAG: float(restarts), HEALTHY_ENV_RUNNERS_TAG: float(healthy)}

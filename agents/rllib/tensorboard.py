@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deepwe_rl.agents.metrics import HPARAM_METRICS, flat_hparams
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.utils.metrics import LEARNER_RESULTS
@@ -12,36 +13,12 @@ from torch.utils.tensorboard.summary import hparams
 
 from deepwe_rl.config import RunConfig
 
-HPARAM_METRICS = ("rollout/success_rate", "eval/success_rate", "rollout/return")
-"""Scalar tags the hparams dashboard shows next to each run's hyperparameters."""
-
 LOSSES = {
     "train/policy_loss": POLICY_LOSS_KEY,
     "train/value_loss": VF_LOSS_KEY,
     "train/entropy": ENTROPY_KEY,
 }
 """Our tag -> the key of RLlib's learner results."""
-
-HParam = bool | int | float | str
-
-
-def flat_hparams(cfg: RunConfig) -> dict[str, HParam]:
-    """The config as ``section.key -> value``; lists become comma-joined strings and None
-    the string "none", the only value kinds the hparams plugin takes."""
-    out: dict[str, HParam] = {}
-
-    def visit(prefix: str, node: dict[str, Any]) -> None:
-        for key, value in node.items():
-            name = f"{prefix}{key}"
-            if isinstance(value, dict):
-                visit(f"{name}.", value)
-            elif isinstance(value, list):
-                out[name] = ",".join(map(str, value))
-            else:
-                out[name] = "none" if value is None else value
-
-    visit("", cfg.model_dump(mode="json"))
-    return out
 
 
 def write_hparams(writer: SummaryWriter, cfg: RunConfig) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
-from deepwe_rl.agents.metrics import Episode, EpisodeWindow, scalars
+from deepwe_rl.agents.metrics import HPARAM_METRICS, Episode, EpisodeWindow, scalars
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from deepwe_rl.agents.sb3.replay_buffers import prune_buffers, save_buffer
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -149,7 +149,7 @@ class HParams(BaseCallback):
         self.hparams = hparams
 
     def _on_training_start(self) -> None:
-        metrics = {"rollout/success_rate": 0.0, "eval/success_rate": 0.0}
+        metrics = dict.fromkeys(HPARAM_METRICS, 0.0)
         self.logger.record("hparams", HParam(self.hparams, metrics), exclude=_NOT_TO_TEXT)
 
     def _on_step(self) -> bool:

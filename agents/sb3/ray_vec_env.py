@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import ray
 from deepwe_rl.agents.interrupts import TrainingFailed
+from deepwe_rl.agents.metrics import ENV_ACTOR_RESTARTS_TAG, PLACEMENT_TAG
 from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary, placement_text
 from deepwe_rl.envs.vector import EnvFn
 from ray.exceptions import GetTimeoutError, RayActorError
@@ -41,8 +42,6 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_S = 300.0
 """How long new actors may take to start (build their envs) before the run gives up."""
 
-RESTARTS_TAG = "faults/env_actor_restarts"
-PLACEMENT_TAG = "cluster/rollout_nodes"
 
 Obs = dict[str, np.ndarray] | np.ndarray
 
@@ -380,7 +379,7 @@ class RayRollouts(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         venv = self._venv()
-        self.logger.record(RESTARTS_TAG, venv.restarts)
+        self.logger.record(ENV_ACTOR_RESTARTS_TAG, venv.restarts)
         if venv.restarts != self._logged_restarts:
             self._logged_restarts = venv.restarts
             self.logger.record(

@@ -13,6 +13,7 @@ from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
 from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, interrupt_at_safe_points
+from deepwe_rl.agents.metrics import flat_hparams
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from deepwe_rl.agents.sb3.callbacks import (
@@ -165,19 +166,6 @@ def algo_class(name: str) -> type[BaseAlgorithm]:
     return TQC
 
 
-def hparams(cfg: RunConfig) -> dict[str, Any]:
-    """The run's scalar settings, flattened to dotted keys, for TensorBoard's hparams tab."""
-    flat: dict[str, Any] = {}
-    for section, values in cfg.model_dump(mode="json").items():
-        if isinstance(values, dict):
-            for key, value in values.items():
-                if isinstance(value, (int, float, str, bool)):
-                    flat[f"{section}.{key}"] = value
-        elif isinstance(values, (int, float, str, bool)):
-            flat[section] = values
-    return flat
-
-
 def _log_to(model: BaseAlgorithm, run: RunDir) -> None:
     model.set_logger(Logger(str(run.tb), [SharedTagsTensorBoard(str(run.tb))]))
 
@@ -212,7 +200,7 @@ def _learn(
     c = cfg.checkpoint
     callbacks = [
         RobotEpisodes(),
-        HParams(hparams(cfg)),
+        HParams(flat_hparams(cfg)),
         PeriodicCheckpoint(run, c.freq, c.keep, c.replay_buffer),
     ]
     if cfg.env.vec == "ray":
