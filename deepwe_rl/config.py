@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from deepwe_rl.envs.manipulation_env import ControlName, RewardName, TaskName
 from deepwe_rl.nn.config import NetworkConfig
 
 
@@ -27,9 +28,11 @@ class _Section(BaseModel):
 class EnvSection(_Section):
     """Which task, how robots are controlled, and which robots train side by side."""
 
-    task: Literal["reach", "push", "pick_and_place"] = "reach"
-    control: Literal["joints", "ee"] = "joints"
-    reward: Literal["sparse", "dense"] = "dense"
+    task: TaskName = "reach"
+    control: ControlName = "joints"
+    reward: RewardName = "dense"
+    """Dense by default, unlike the env (sparse): the default algorithm is PPO, which has no
+    hindsight relabelling. See docs/architecture.md."""
     max_joints: int = Field(8, ge=1, le=32)
     robots: list[str] | str = Field(
         default_factory=lambda: ["panda", "proc:3:0", "proc:5:0", "proc:7:0"],

@@ -26,14 +26,11 @@ _import_pybullet_quietly()
 # isort: off
 from gymnasium.envs.registration import register, registry  # noqa: E402
 
-from deepwe_rl.envs.manipulation_env import ManipulationEnv  # noqa: E402
+from deepwe_rl.envs.manipulation_env import TASKS, ManipulationEnv  # noqa: E402
 # isort: on
 
-ENV_IDS = {
-    "reach": "deepwe_rl/Reach-v0",
-    "push": "deepwe_rl/Push-v0",
-    "pick_and_place": "deepwe_rl/PickAndPlace-v0",
-}
+ENV_IDS = {name: f"deepwe_rl/{task.__name__}-v0" for name, task in TASKS.items()}
+"""Each task name's Gymnasium id."""
 
 for _task, _id in ENV_IDS.items():
     if _id not in registry:

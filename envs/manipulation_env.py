@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import gymnasium as gym
 import numpy as np
@@ -24,9 +24,20 @@ from deepwe_rl.morphology import (
     check_fits,
 )
 
-TASKS: dict[str, type[Task]] = {"reach": Reach, "push": Push, "pick_and_place": PickAndPlace}
-CONTROLS = ("joints", "ee")
-REWARDS = ("sparse", "dense")
+TaskName = Literal["reach", "push", "pick_and_place"]
+"""The tasks: the one list of their names, which the run config reads too."""
+ControlName = Literal["joints", "ee"]
+"""Joint control or end-effector control."""
+RewardName = Literal["sparse", "dense"]
+"""``sparse``: -1 until within the distance threshold, then 0; ``dense``: minus the distance."""
+
+TASKS: dict[TaskName, type[Task]] = {"reach": Reach, "push": Push, "pick_and_place": PickAndPlace}
+"""Each task name's class; the Gymnasium id is ``deepwe_rl/<class name>-v0``."""
+CONTROLS: tuple[ControlName, ...] = get_args(ControlName)
+REWARDS: tuple[RewardName, ...] = get_args(RewardName)
+DEFAULT_REWARD: RewardName = "sparse"
+"""The env's default, as panda-gym's and Gymnasium-Robotics' goal envs: the reward HER
+relabels. The run config defaults to ``dense`` instead (see docs/architecture.md)."""
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -50,14 +61,14 @@ class ManipulationEnv(gym.Env):
         task: str = "reach",
         robot: str = "panda",
         control: str = "joints",
-        reward: str = "sparse",
+        reward: str = DEFAULT_REWARD,
         max_joints: int = 8,
         render_mode: str | None = None,
         camera: bool = False,
         distance_threshold: float = 0.05,
         ee_link: str | None = None,
     ) -> None:
-        _choice("task", task, tuple(TASKS))
+        _choice("task", task, get_args(TaskName))
         _choice("control", control, CONTROLS)
         _choice("reward", reward, REWARDS)
         if render_mode is not None:
