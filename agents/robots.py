@@ -1,10 +1,11 @@
-"""Robot lists in configs: names or a split, checked before any run directory exists."""
+"""Robot lists in configs and on the command line: names or splits, checked before any run
+directory exists. The one place robot lists are parsed."""
 
 from __future__ import annotations
 
 from pathlib import PurePath
 
-from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot
+from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot, split
 
 from deepwe_rl.config import ConfigError
 
@@ -32,6 +33,22 @@ def resolve_robots(robots: list[str] | str, key: str = "env.robots") -> list[str
         except (ValueError, FileNotFoundError) as err:
             raise ConfigError(f"config error: {key}: {err}") from None
     return names
+
+
+def parse_robot_options(items: list[str], key: str = "--robots") -> list[str]:
+    """Robots given as repeated options, each a robot name or split or several of them
+    comma-separated: splits expanded and every name checked as ``resolve_robots`` does."""
+    names: list[str] = []
+    for item in items:
+        for part in item.split(","):
+            names += resolve_robots(part.strip(), key)
+    return names
+
+
+def split_members(splits: list[str]) -> list[str]:
+    """The robots of the named splits, in order; ValueError naming the choices for an unknown
+    split."""
+    return [robot for name in splits for robot in split(name)]
 
 
 def short_name(robot: str) -> str:

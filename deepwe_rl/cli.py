@@ -174,15 +174,10 @@ def resume(run_dir: RunArg, verbose: VerboseOpt = False) -> None:
 
 
 def _robot_list(robots: list[str] | None, default: Callable[[], list[str]]) -> list[str]:
-    from deepwe_rl.agents.robots import resolve_robots
+    """The robots of a ``--robots`` option, checked; ``default()`` when none were given."""
+    from deepwe_rl.agents.robots import parse_robot_options
 
-    if not robots:
-        return default()
-    names: list[str] = []
-    for item in robots:
-        for part in item.split(","):
-            names += resolve_robots(part.strip(), "--robots")
-    return names
+    return parse_robot_options(robots) if robots else default()
 
 
 @app.command("eval")
@@ -330,16 +325,15 @@ def transfer(
     with _user_errors():
         from deepwe_rl.agents.env_factory import can_do
         from deepwe_rl.agents.interrupts import TrainingInterrupted
-        from deepwe_rl.agents.robots import resolve_robots
+        from deepwe_rl.agents.robots import resolve_robots, split_members
         from deepwe_rl.agents.transfer.evaluate import transfer as run_transfer
         from deepwe_rl.envs.robots.catalog import held_out_robots
-        from deepwe_rl.envs.robots.catalog import split as split_robots
 
         run = _open_run(run_dir)
         cfg = run.config()
         # A split's arms that cannot do the run's task (proc:2:100 cannot push) are left out;
         # a robot named on its own is evaluated or refused.
-        members = [r for s in split or [] for r in split_robots(s)]
+        members = split_members(split or [])
         names = [r for r in members if can_do(cfg.env, r)] + _robot_list(robots, list)
         if not names:
             held_out = [r for r in held_out_robots() if can_do(cfg.env, r)]
@@ -401,11 +395,11 @@ def inspect(
     weight-space similarity and attribution. Writes <run>/inspect/ and <run>/tb/inspect/."""
     with _user_errors():
         from deepwe_rl.agents.inspect.report import default_robots, inspect_run
-        from deepwe_rl.envs.robots.catalog import split as split_robots
+        from deepwe_rl.agents.robots import split_members
 
         run = _open_run(run_dir)
         asked = _robot_list(robots, list)
-        names = [r for s in split or [] for r in split_robots(s)] + asked
+        names = split_members(split or []) + asked
         if not split and all(r.startswith("urdf:") for r in asked):
             names = default_robots(run) + asked
         names = list(dict.fromkeys(names))
