@@ -18,7 +18,7 @@ from deepwe_rl.agents.inspect import weights as wts
 from deepwe_rl.agents.inspect.model import policy_module, robot_observations
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir
-from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
+from deepwe_rl.envs.robots.catalog import held_out_robots
 from torch.utils.tensorboard import SummaryWriter
 
 from deepwe_rl.nn.deepwe import DeepWeNet
@@ -41,8 +41,7 @@ class InspectReport:
 
 def default_robots(run: RunDir) -> list[str]:
     """The run's robots, then every robot of the held-out splits."""
-    names = resolve_robots(run.config().env.robots)
-    return list(dict.fromkeys(names + [r for s in HELD_OUT for r in SPLITS[s]]))
+    return list(dict.fromkeys(resolve_robots(run.config().env.robots) + held_out_robots()))
 
 
 def _slug(robot: str) -> str:
