@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 ROOT = Path(__file__).parent.parent
 CLI = [sys.executable, "-m", "deepwe_rl.cli"]
+TENSORBOARD = [sys.executable, "-m", "tensorboard.main"]
 TINY = [
     "total_timesteps=600",
     "env.n_envs=2",
@@ -106,3 +113,30 @@ def layout_charts(tb: Path) -> dict[str, list[str]]:
     [config] = events.Tensors(metadata.CONFIG_SUMMARY_TAG)
     layout = layout_pb2.Layout.FromString(config.tensor_proto.string_val[0])
     return {c.title: [chart.title for chart in c.chart] for c in layout.category}
+
+
+@contextmanager
+def tensorboard_server(logdir: Path) -> Iterator[Callable[[str], Any]]:
+    """A live ``tensorboard`` on a free loopback port for the block; yields ``get(path)``, the
+    JSON of ``/data/<path>``, or None while the server does not answer yet."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [*TENSORBOARD, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def get(path: str) -> Any:
+        try:
+            url = f"http://127.0.0.1:{port}/data/{path}"
+            return json.loads(urllib.request.urlopen(url, timeout=5).read())
+        except OSError:
+            return None
+
+    try:
+        yield get
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -8,11 +8,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from tests.cli_runs import (
     resume_hint,
     run_cli,
     scalar_tags,
+    tensorboard_server,
     user_dir,
 )
 
@@ -96,44 +95,18 @@ def test_tensorboard_scalars_read_back(trained: Path) -> None:
 
 
 def test_tensorboard_server_lists_the_run_tags_and_layout(trained: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(trained / "tb"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline, tags = time.time() + 60, {}
+    with tensorboard_server(trained / "tb") as get:
+        deadline, tags = time.time() + 60, None
         while time.time() < deadline and "eval/success_rate" not in json.dumps(tags):
             time.sleep(1)
-            try:
-                url = f"http://127.0.0.1:{port}/data/plugin/scalars/tags"
-                tags = json.loads(urllib.request.urlopen(url, timeout=5).read())
-            except OSError:
-                continue
-        listed = {tag for run in tags.values() for tag in run}
+            tags = get("plugin/scalars/tags")
+        listed = {tag for run in (tags or {}).values() for tag in run}
         assert {"eval/success_rate", "rollout/panda/success_rate", "time/fps"} <= listed
         plugins: dict[str, dict[str, object]] = {}
         while time.time() < deadline and not plugins.get("custom_scalars", {}).get("enabled"):
-            url = f"http://127.0.0.1:{port}/data/plugins_listing"
-            plugins = json.loads(urllib.request.urlopen(url, timeout=5).read())
             time.sleep(1)
+            plugins = get("plugins_listing") or {}
         assert plugins["custom_scalars"]["enabled"], plugins
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_eval_prints_table_and_writes_json(trained: Path) -> None:

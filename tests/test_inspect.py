@@ -4,17 +4,13 @@ and from a live TensorBoard server."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.cli_runs import TINY, only_run, run_cli
+from tests.cli_runs import TINY, only_run, run_cli, tensorboard_server
 
 pytestmark = pytest.mark.slow
 
@@ -104,43 +100,18 @@ def test_inspect_after_transfer_draws_distance_against_success(
 
 
 def test_tensorboard_server_lists_the_projector(deepwe_run: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tensorboard.main",
-            "--logdir",
-            str(deepwe_run / "tb"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with tensorboard_server(deepwe_run / "tb") as get:
         deadline, runs, plugins = time.time() + 90, [], {}
         # The projector plugin finds its configs in a background thread: poll until it has.
-        enabled = False
-        while time.time() < deadline and not (enabled and "inspect" in runs):
+        while time.time() < deadline and not (
+            plugins.get("projector", {}).get("enabled") and "inspect" in runs
+        ):
             time.sleep(1)
-            try:
-                base = f"http://127.0.0.1:{port}/data"
-                plugins = json.loads(urllib.request.urlopen(f"{base}/plugins_listing").read())
-                runs = json.loads(urllib.request.urlopen(f"{base}/plugin/projector/runs").read())
-                enabled = plugins.get("projector", {}).get("enabled", False)
-            except OSError:
-                continue
+            plugins = get("plugins_listing") or {}
+            runs = get("plugin/projector/runs") or []
         assert "projector" in plugins, sorted(plugins)
         assert plugins["projector"]["enabled"], plugins["projector"]
         assert "inspect" in runs, runs
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_inspect_mlp_run_names_the_skipped_views(tmp_path: Path) -> None:
