@@ -24,18 +24,25 @@ class TrainingFailed(RuntimeError):
     periodic checkpoint, from which ``resume`` continues."""
 
 
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop a run: Ctrl-C and SIGTERM."""
+
+
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt like Ctrl-C does."""
+def signals_as_interrupt() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM raise KeyboardInterrupt. Both handlers are set
+    here, not inherited: a process started in the background by a non-interactive shell (a CI
+    job, ``nohup cmd &``) inherits SIGINT ignored, and would not stop on it otherwise."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextmanager
@@ -53,7 +60,7 @@ def interrupt_at_safe_points() -> Iterator[Callable[[], None]]:
         if requested:
             raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in INTERRUPTS}
     try:
         yield check
     finally:

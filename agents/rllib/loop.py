@@ -9,7 +9,7 @@ from pathlib import Path
 from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.init_from import source_run
-from deepwe_rl.agents.interrupts import TrainingInterrupted, sigterm_as_interrupt
+from deepwe_rl.agents.interrupts import TrainingInterrupted, signals_as_interrupt
 from deepwe_rl.agents.metrics import EpisodeWindow, scalars
 from deepwe_rl.agents.ray_cluster import run_session
 from deepwe_rl.agents.rllib import checkpoints
@@ -47,7 +47,7 @@ def run_training(
     eval_robots = (
         robots if cfg.eval.robots is None else resolve_robots(cfg.eval.robots, "eval.robots")
     )
-    with run_session(cfg), sigterm_as_interrupt():
+    with run_session(cfg), signals_as_interrupt():
         with ray_logging.quiet_rllib_build():
             algo = build_config(cfg, run.path, robots).build_algo()
         try:
