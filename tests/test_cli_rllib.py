@@ -151,6 +151,28 @@ def test_record_and_transfer_with_relative_paths(trained: Trained) -> None:
     assert ray_lines(recorded) == [] and ray_lines(moved) == []
 
 
+def test_inspect_with_a_relative_path(trained: Trained) -> None:
+    """``inspect runs/<run>`` on the RLlib run (after the transfer above): the projector's
+    embeddings tensor, metadata with a held-out robot and plugin config, in ``RUN/inspect`` and
+    in the run's TensorBoard."""
+    result = run_cli("inspect", trained.run, cwd=trained.work)
+    assert result.returncode == 0, result.stderr
+    run = trained.work / trained.run
+    for folder in (run / "inspect", run / "tb" / "inspect"):
+        config = (folder / "projector_config.pbtxt").read_text()
+        assert "robot_embedding" in config and "joint_embedding" in config
+        robot_dir = next(folder.rglob("robot_embedding"))
+        rows = (robot_dir / "tensors.tsv").read_text().splitlines()
+        meta = [line.split("\t") for line in (robot_dir / "metadata.tsv").read_text().splitlines()]
+        assert len(rows) == len(meta) - 1 > 2
+        categories = {row[0]: row[2] for row in meta[1:]}
+        assert categories["panda"] == "train" and categories["proc:3:0"] == "train"
+        assert categories["xarm6"] == "real-heldout"
+    assert f"view: tensorboard --logdir {trained.run}/tb" in result.stdout
+    assert (run / "inspect" / "transfer_distance.png").stat().st_size > 0
+    assert ray_lines(result) == [], result.stdout + result.stderr
+
+
 def wait_for_checkpoint(proc: subprocess.Popen[str], runs: Path) -> None:
     """Until the run in ``runs`` has saved a periodic checkpoint; fails if the command ends
     first."""
