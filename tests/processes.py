@@ -1,12 +1,18 @@
-"""What a test's child processes are and where they listen, read from /proc (Linux)."""
+"""What a test's child processes are, whether they still run and where they listen, read from
+/proc (Linux); and waiting for a condition instead of sleeping."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _LISTEN = "0A"
 """The TCP state LISTEN in /proc/net/tcp and tcp6."""
@@ -81,3 +87,24 @@ def listening(pids: list[int]) -> list[Listener]:
                 pid = owners[inode]
                 found.append(Listener(pid, command_line(pid), _address(ip), int(port, 16)))
     return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie waiting to be reaped has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_until(condition: Callable[[], T | None], timeout_s: float, failure: str) -> T:
+    """Poll ``condition`` (every 50 ms) until it returns something other than None or False,
+    and return that; fail with ``failure`` once ``timeout_s`` has passed without."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = condition()
+        if found is not None and found is not False:
+            return found
+        assert time.monotonic() < deadline, f"{failure} (waited {timeout_s:.0f} s)"
+        time.sleep(0.05)

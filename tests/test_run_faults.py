@@ -6,12 +6,17 @@ real SB3 training of a few hundred steps, real run directories.
   stays resumable.
 - SAC and TQC (with HER) resume with the replay buffer their checkpoint had, unless
   ``checkpoint.replay_buffer`` is false, which the resume says.
+- The driver of an ``env.vec: ray`` run killed (SIGKILL) once a checkpoint is on disk takes its
+  embedded Ray with it, and resume continues from that checkpoint with new env actors.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -21,7 +26,8 @@ from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import load_from_pkl, load_from_zip_file
 
-from tests.cli_runs import TINY, only_run, run_cli
+from tests.cli_runs import CLI, ROOT, TINY, only_run, run_cli
+from tests.processes import alive, command_line, descendants, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -268,3 +274,96 @@ def test_tqc_without_buffers_in_checkpoints_says_so_on_resume(tmp_path: Path) ->
     assert buffers(run) == []
     saved, _, _ = load_from_zip_file(run / "model.zip", device="cpu")
     assert saved["num_timesteps"] == 400 and saved["learning_starts"] == 300 + 100
+
+
+# A killed driver with env.vec: ray --------------------------------------------------------------
+
+RAY_VEC_RUN = [
+    "total_timesteps=768",
+    "env.n_envs=2",
+    "env.vec=ray",
+    "ray.envs_per_runner=1",
+    "env.robots=[panda,proc:2:0]",
+    "algo.n_steps=64",
+    "algo.batch_size=64",
+    "algo.n_epochs=1",
+    "eval.freq=0",
+    "checkpoint.freq=128",
+    "network.hidden=64",
+]
+"""SB3 PPO with its 2 envs in 2 Ray actors of an embedded Ray: a checkpoint every rollout of
+128 steps, 768 in all."""
+
+STARTUP_S = 300.0
+"""How long the run may take to reach its first checkpoint (Ray's start included) on a busy
+machine."""
+ORPHANS_EXIT_S = 300.0
+"""How long the killed driver's Ray processes may take to exit. Ray's agents give up on their
+dead raylet after about 60 s (they first try to report it to the dead GCS)."""
+
+
+def rollout_pids(run: Path) -> list[set[int]]:
+    """The env actors' pids in each ``cluster/rollout_nodes`` table the run wrote, in order."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "tb"), size_guidance={"tensors": 0})
+    acc.Reload()
+    tables = [
+        event.tensor_proto.string_val[0].decode()
+        for event in acc.Tensors("cluster/rollout_nodes/text_summary")
+    ]
+    return [
+        {int(row.split("|")[4]) for row in table.splitlines() if row.startswith("| env actor")}
+        for table in tables
+    ]
+
+
+def test_a_killed_ray_vec_env_driver_resumes_with_new_actors(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with (tmp_path / "train.log").open("w") as log:
+        driver = subprocess.Popen(
+            [*CLI, "train", "configs/quickstart.yaml", *RAY_VEC_RUN, f"runs_dir={runs}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        # The first checkpoint is on disk (renamed into place complete): kill the driver there.
+        first = wait_until(
+            lambda: next(runs.glob("*/checkpoints/step_000000128.zip"), None),
+            STARTUP_S,
+            "the run wrote no first checkpoint: " + (tmp_path / "train.log").read_text()[-2000:],
+        )
+        ray_processes = descendants(driver.pid)
+        actors = [p for p in ray_processes if command_line(p).startswith("ray::EnvGroup")]
+        os.kill(driver.pid, signal.SIGKILL)
+        assert driver.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    run = first.parent.parent
+    assert len(actors) == 2, [command_line(p) for p in ray_processes]
+    assert not (run / "model.zip").exists(), "the run finished before the kill"
+    latest = RunDir(run).latest_checkpoint()
+    assert latest is not None and latest[0] < 768
+
+    # Resumed at once, while what is left of the killed driver's Ray may still be exiting.
+    result = run_cli("resume", str(run))
+
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {latest[1]} (step {latest[0]})" in result.stderr
+    assert PPO.load(run / "model.zip", device="cpu").num_timesteps == 768
+    assert steps_of(run) == ["step_000000512.zip", "step_000000640.zip", "step_000000768.zip"]
+    assert not [p for p in run.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
+    # The killed driver's Ray goes with it: GCS and raylet at once (PR_SET_PDEATHSIG), the
+    # env actors and Ray's agents once they see their raylet gone.
+    wait_until(
+        lambda: not [p for p in ray_processes if alive(p)],
+        ORPHANS_EXIT_S,
+        "processes of the killed driver's Ray still run: "
+        + str([command_line(p) for p in ray_processes if alive(p)]),
+    )
+    # New env actors: the resumed run's table lists two processes, neither of them killed.
+    before, after = rollout_pids(run)
+    assert before == set(actors) and len(after) == 2 and not after & before, (before, after)
