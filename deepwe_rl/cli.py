@@ -410,7 +410,9 @@ def inspect(
             console.print(f"wrote {line}", highlight=False, soft_wrap=True)
         for line in report.skipped:
             console.print(f"skipped {line}", highlight=False, soft_wrap=True)
-        console.print(f"wrote {report.folder} and {report.tb_folder}", highlight=False)
+        console.print(
+            f"wrote {report.folder} and {report.tb_folder}", highlight=False, soft_wrap=True
+        )
         console.print(f"view: tensorboard --logdir {run.tb}", highlight=False, soft_wrap=True)
 
 
