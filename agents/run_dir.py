@@ -19,7 +19,11 @@ _CHECKPOINT = re.compile(r"^step_(\d+)(\.zip)?$")
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 """What ``atomic_save`` leaves when a process dies mid-save: ``.<name>.tmp-<pid>`` (being
 written) and ``.<name>.old-<pid>`` (a folder being replaced)."""
-TRAINING_OUTPUTS = ("model.zip", "rllib_checkpoint")
+SB3_MODEL = "model.zip"
+"""A finished SB3 run's model (an SB3 zip; its checkpoints are ``checkpoints/step_<n>.zip``)."""
+RLLIB_MODEL = "rllib_checkpoint"
+"""A finished RLlib run's algorithm checkpoint (a folder; so are its periodic checkpoints)."""
+TRAINING_OUTPUTS = (SB3_MODEL, RLLIB_MODEL)
 """Files and folders in the run directory that only training writes (besides checkpoints/)."""
 
 

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from deepwe_rl.envs.manipulation_env import ControlName, RewardName, TaskName
 from deepwe_rl.nn.config import NetworkConfig
 
+AlgoName = Literal["ppo", "sac", "tqc"]
+"""Every algorithm a config may name; which backend runs which is ``agents.training``'s."""
+
 
 class ConfigError(ValueError):
     """A config that cannot run: the message is one line naming the key and the problem."""
@@ -71,7 +74,7 @@ class NetworkSection(_Section):
 class AlgoSection(_Section):
     """The RL algorithm and its hyperparameters (PPO's and SAC's, each used by its own)."""
 
-    name: Literal["ppo", "sac", "tqc"] = "ppo"
+    name: AlgoName = "ppo"
     learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
     gamma: float = Field(0.95, gt=0.0, le=1.0)
     batch_size: int = Field(256, ge=2)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from deepwe_rl.agents import training
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.interrupts import TrainingInterrupted
 from deepwe_rl.agents.rllib.algorithm import check_config
@@ -30,7 +31,7 @@ from deepwe_rl.agents.rllib.loop import sampled_steps
 from deepwe_rl.agents.rllib.mixed_robot_env import MixedRobotEnv, env_config, robot_for
 from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from deepwe_rl.agents.rllib.session import ray_session
-from deepwe_rl.agents.rllib.train import resume, train
+from deepwe_rl.agents.rllib.train import train
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir, open_run_dir
 from deepwe_rl.agents.transfer.evaluate import transfer
 from ray.rllib.core.columns import Columns
@@ -165,7 +166,7 @@ def test_sub_envs_get_robots_round_robin(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"algo\.name: the rllib backend supports ppo only"):
-        check_config(tiny_config(Path("unused"), algo={"name": "sac"}))
+        training.check_run_config(tiny_config(Path("unused"), algo={"name": "sac"}))
     with pytest.raises(ConfigError, match=r"algo\.batch_size"):
         check_config(tiny_config(Path("unused"), algo={"n_steps": 10, "batch_size": 64}))
 
@@ -188,7 +189,7 @@ def shared_ray(ray_results_before: list[tuple[str, float]]) -> Iterator[None]:
 def trained_run(shared_ray: None, tmp_path_factory: pytest.TempPathFactory) -> RunDir:
     cfg = tiny_config(tmp_path_factory.mktemp("runs"))
     run = create_run_dir(cfg)
-    train(cfg, run, ROBOTS)
+    train(training.check_run_config(cfg), run)
     return run
 
 
@@ -288,7 +289,7 @@ def test_resume_continues_steps_and_curves(trained_run: RunDir, tmp_path: Path) 
     run = open_run_dir(shutil.copytree(trained_run.path, tmp_path / "run"))
     cfg = run.config().model_copy(update={"total_timesteps": 600})
     run.config_path.write_text(dump_config(cfg))
-    resume(run)
+    training.resume(run)
     assert run.latest_checkpoint() == (600, run.checkpoint_path(600))
     assert scalar_steps(run, "rollout/return") == [100, 200, 300, 400, 500, 600]
     assert scalar_steps(run, "eval/success_rate") == [200, 400, 600]
@@ -306,7 +307,7 @@ def test_init_from_loads_the_trained_module(trained_run: RunDir, tmp_path: Path)
         algo={"n_steps": 50, "batch_size": 50, "n_epochs": 1, "learning_rate": 1e-12},
     )
     run = create_run_dir(cfg)
-    train(cfg, run, ROBOTS)
+    train(training.check_run_config(cfg), run)
     source = RLModule.from_checkpoint(trained_run.path / FINAL / MODULE_IN_CHECKPOINT)
     child = RLModule.from_checkpoint(run.path / FINAL / MODULE_IN_CHECKPOINT)
     expected = source.state_dict()
@@ -341,7 +342,7 @@ def test_sigterm_saves_a_checkpoint_and_raises(shared_ray: None, tmp_path: Path)
 
     threading.Thread(target=terminate_after_first_checkpoint, daemon=True).start()
     with pytest.raises(TrainingInterrupted) as stopped:
-        train(cfg, run, ROBOTS)
+        train(training.check_run_config(cfg), run)
     assert stopped.value.step >= 100
     assert stopped.value.checkpoint == run.checkpoint_path(stopped.value.step)
     assert stopped.value.checkpoint.is_dir()

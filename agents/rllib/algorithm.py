@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-from deepwe_rl.agents import ray_cluster, ray_logging
+from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.rllib.checkpoints import ray_path
 from deepwe_rl.agents.rllib.episodes import record_episode
 from deepwe_rl.agents.rllib.faults import RESTART_DELAY_S
@@ -49,9 +49,8 @@ def sub_envs(cfg: RunConfig) -> int:
 
 
 def check_config(cfg: RunConfig) -> None:
-    """Reject what this backend cannot run, before Ray starts."""
-    if cfg.algo.name != "ppo":
-        raise ConfigError("config error: algo.name: the rllib backend supports ppo only")
+    """Reject what this backend cannot run besides its algorithm (``agents.training`` checks
+    that), before Ray starts."""
     if cfg.env.control != "joints":
         raise ConfigError(
             "config error: env.control: the rllib backend supports joints only "
@@ -67,7 +66,6 @@ def check_config(cfg: RunConfig) -> None:
             f"config error: algo.batch_size: {cfg.algo.batch_size} exceeds the rollout batch "
             f"algo.n_steps x sub-envs = {batch}"
         )
-    ray_cluster.check_config(cfg)
 
 
 def build_config(cfg: RunConfig, run_dir: Path, robots: list[str]) -> RunPPOConfig:

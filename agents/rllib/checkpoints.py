@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepwe_rl.agents.run_dir import RunDir, atomic_save
+from deepwe_rl.agents.run_dir import RLLIB_MODEL, RunDir, atomic_save
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import (
     COMPONENT_LEARNER,
@@ -15,7 +15,7 @@ from ray.rllib.core import (
 
 from deepwe_rl.config import ConfigError
 
-FINAL = "rllib_checkpoint"
+FINAL = RLLIB_MODEL
 """The finished run's algorithm checkpoint, in the run directory."""
 
 MODULE_IN_CHECKPOINT = Path(

@@ -4,22 +4,19 @@ evaluation and checkpoints, and a checkpoint on interrupt."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
-from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, signals_as_interrupt
 from deepwe_rl.agents.metrics import EpisodeWindow, scalars
-from deepwe_rl.agents.ray_cluster import run_session
 from deepwe_rl.agents.rllib import checkpoints
-from deepwe_rl.agents.rllib.algorithm import build_config, check_config
+from deepwe_rl.agents.rllib.algorithm import build_config
 from deepwe_rl.agents.rllib.episodes import finished_episodes
 from deepwe_rl.agents.rllib.faults import RunnerWatch
 from deepwe_rl.agents.rllib.module import greedy_policy
 from deepwe_rl.agents.rllib.tensorboard import losses, write_hparams, write_scalars
-from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir
+from deepwe_rl.agents.run_plan import RunPlan
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 from torch.utils.tensorboard import SummaryWriter
@@ -37,30 +34,26 @@ def crossed(previous: int, step: int, freq: int) -> bool:
     return freq > 0 and step // freq > previous // freq
 
 
-def run_training(
-    cfg: RunConfig, run: RunDir, robots: list[str], checkpoint: Path | None = None
-) -> None:
-    """Train ``cfg``'s PPO until ``cfg.total_timesteps`` env steps, from scratch or from
-    ``checkpoint``. A resumed run appends to the same TensorBoard curves, dropping any events
-    logged after the checkpoint's step; the hyperparameters are written by the first session."""
-    check_config(cfg)
-    eval_robots = (
-        robots if cfg.eval.robots is None else resolve_robots(cfg.eval.robots, "eval.robots")
-    )
-    with run_session(cfg), signals_as_interrupt():
+def run_training(plan: RunPlan, run: RunDir) -> None:
+    """Train the plan's PPO until ``total_timesteps`` env steps, from scratch (or the plan's
+    ``init_from`` weights) or from its checkpoint, in the Ray the orchestrator started. A
+    resumed run appends to the same TensorBoard curves, dropping any events logged after the
+    checkpoint's step; the hyperparameters are written by the first session."""
+    cfg, resumed = plan.cfg, plan.checkpoint is not None
+    with signals_as_interrupt():
         with ray_logging.quiet_rllib_build():
-            algo = build_config(cfg, run.path, robots).build_algo()
+            algo = build_config(cfg, run.path, plan.robots).build_algo()
         try:
-            if checkpoint is not None:
-                checkpoints.restore(algo, checkpoint)
-            elif (source := source_run(cfg)) is not None:
-                checkpoints.restore_module(algo, source)
+            if plan.checkpoint is not None:
+                checkpoints.restore(algo, plan.checkpoint[1])
+            elif plan.source is not None:
+                checkpoints.restore_module(algo, plan.source)
             step = sampled_steps(algo)
-            writer = SummaryWriter(str(run.tb), purge_step=step + 1 if checkpoint else None)
+            writer = SummaryWriter(str(run.tb), purge_step=step + 1 if resumed else None)
             try:
-                if checkpoint is None:
+                if not resumed:
                     write_hparams(writer, cfg)
-                _fit(algo, cfg, run, eval_robots, step, writer)
+                _fit(algo, cfg, run, plan.eval_robots, step, writer)
             finally:
                 writer.close()
         finally:

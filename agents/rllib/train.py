@@ -1,4 +1,5 @@
-"""The RLlib backend's entry points: train, resume and load a trained policy.
+"""The RLlib backend's entry points: train (fresh or resumed, as planned) and load a trained
+policy.
 
 Ray and RLlib are imported only when one of these runs, so importing this module stays cheap.
 """
@@ -6,33 +7,21 @@ Ray and RLlib are imported only when one of these runs, so importing this module
 from __future__ import annotations
 
 from deepwe_rl.agents.evaluation import Policy
-from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir
+from deepwe_rl.agents.run_plan import RunPlan
 
-from deepwe_rl.config import ConfigError, RunConfig
 
+def train(plan: RunPlan, run: RunDir) -> None:
+    """Train RLlib PPO into ``run`` up to the config's ``total_timesteps`` env steps: from
+    scratch (or ``plan.source``'s weights), or on from ``plan.checkpoint``, counting steps on
+    from it and extending the same TensorBoard curves. Ray is already running (the plan's
+    orchestrator started it).
 
-def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
-    """Train RLlib PPO from scratch for ``cfg.total_timesteps`` env steps into ``run``.
-
-    Raises ConfigError for a config this backend cannot run, and TrainingInterrupted (after
-    saving a checkpoint) on Ctrl-C or SIGTERM.
+    Raises TrainingInterrupted (after saving a checkpoint) on Ctrl-C or SIGTERM.
     """
     from deepwe_rl.agents.rllib.loop import run_training
 
-    run_training(cfg, run, robots)
-
-
-def resume(run: RunDir) -> None:
-    """Continue ``run`` from its newest checkpoint up to its config's ``total_timesteps``,
-    counting steps on from the checkpoint and extending the same TensorBoard curves."""
-    from deepwe_rl.agents.rllib.loop import run_training
-
-    cfg = run.config()
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise ConfigError(f"no checkpoint to resume from in {run.checkpoints}")
-    run_training(cfg, run, resolve_robots(cfg.env.robots), checkpoint=latest[1])
+    run_training(plan, run)
 
 
 def load_policy(run: RunDir) -> Policy:

@@ -8,31 +8,12 @@ from typing import Any
 
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.metrics import HPARAM_METRICS, Episode, EpisodeWindow, scalars
-from deepwe_rl.agents.run_dir import RunDir, atomic_save
-from deepwe_rl.agents.sb3.replay_buffers import prune_buffers, save_buffer
-from stable_baselines3.common.base_class import BaseAlgorithm
+from deepwe_rl.agents.run_dir import RunDir
+from deepwe_rl.agents.sb3.checkpoints import save_checkpoint
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
 _NOT_TO_TEXT = ("stdout", "log", "json", "csv")
-
-
-def save_checkpoint(
-    model: BaseAlgorithm, run: RunDir, keep: int, replay_buffer: bool = True
-) -> str:
-    """Save the model atomically as ``checkpoints/step_<n>.zip``, after its replay buffer (SAC
-    and TQC, unless ``replay_buffer`` is false), and prune old checkpoints and buffers."""
-
-    def write(tmp: Any) -> None:
-        with open(tmp, "wb") as f:
-            model.save(f)
-
-    if replay_buffer:
-        save_buffer(model, run)
-    path = atomic_save(run.checkpoint_path(model.num_timesteps, ".zip"), write)
-    run.prune_checkpoints(keep)
-    prune_buffers(run)
-    return str(path)
 
 
 class _Every(BaseCallback):

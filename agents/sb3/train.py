@@ -1,9 +1,9 @@
-"""Training, resuming and loading SB3 runs (PPO, SAC and TQC, with HER for sparse goal tasks)."""
+"""Training, resuming and loading SB3 runs (PPO, SAC and TQC, with HER for sparse goal tasks),
+as ``agents.training`` planned them."""
 
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,19 +11,18 @@ from typing import Any
 import numpy as np
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
-from deepwe_rl.agents.init_from import source_run
 from deepwe_rl.agents.interrupts import TrainingInterrupted, interrupt_at_safe_points
 from deepwe_rl.agents.metrics import flat_hparams
-from deepwe_rl.agents.robots import resolve_robots
-from deepwe_rl.agents.run_dir import RunDir, atomic_save
+from deepwe_rl.agents.run_dir import RunDir
+from deepwe_rl.agents.run_plan import RunPlan
 from deepwe_rl.agents.sb3.callbacks import (
     HParams,
     PeriodicCheckpoint,
     PeriodicEval,
     RobotEpisodes,
     StopWhenAsked,
-    save_checkpoint,
 )
+from deepwe_rl.agents.sb3.checkpoints import newest_model, save_checkpoint, save_final
 from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
 from deepwe_rl.agents.sb3.replay_buffers import restore_buffer
 from stable_baselines3 import PPO, SAC, HerReplayBuffer
@@ -37,7 +36,6 @@ from deepwe_rl.morphology import STREAM_INDEX
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC}
 """The algorithms SB3 itself provides; ``tqc`` comes from sb3-contrib (see ``algo_class``)."""
-MODEL = "model.zip"
 
 _SHARED_TAGS = {
     "train/policy_gradient_loss": "train/policy_loss",
@@ -112,44 +110,41 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             },
             **common,
         )
-    if a.name in ("sac", "tqc"):
-        her = (
-            {
-                "replay_buffer_class": HerReplayBuffer,
-                "replay_buffer_kwargs": {
-                    "n_sampled_goal": a.her_n_sampled_goal,
-                    "goal_selection_strategy": "future",
-                },
-            }
-            if a.her
-            else {}
-        )
-        policy: Any = DeepWeSACPolicy
-        policy_kwargs: dict[str, Any] = {"network": network}
-        extra: dict[str, Any] = {}
-        if a.name == "tqc":
-            from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
+    # SAC or TQC (agents.training checked the name).
+    her = (
+        {
+            "replay_buffer_class": HerReplayBuffer,
+            "replay_buffer_kwargs": {
+                "n_sampled_goal": a.her_n_sampled_goal,
+                "goal_selection_strategy": "future",
+            },
+        }
+        if a.her
+        else {}
+    )
+    policy: Any = DeepWeSACPolicy
+    policy_kwargs: dict[str, Any] = {"network": network}
+    extra: dict[str, Any] = {}
+    if a.name == "tqc":
+        from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
 
-            policy = DeepWeTQCPolicy
-            policy_kwargs["n_quantiles"] = a.n_quantiles
-            extra["top_quantiles_to_drop_per_net"] = a.top_quantiles_to_drop
-        return algo_class(a.name)(
-            policy,
-            venv,
-            buffer_size=a.buffer_size,
-            learning_starts=a.learning_starts,
-            tau=a.tau,
-            train_freq=a.train_freq,
-            gradient_steps=a.gradient_steps,
-            # Padded slots carry no entropy, so the target counts the robots' real slots.
-            target_entropy=-_mean_action_slots(venv),
-            policy_kwargs=policy_kwargs,
-            **her,
-            **extra,
-            **common,
-        )
-    raise ConfigError(
-        f"config error: algo.name: the sb3 backend supports ppo, sac and tqc, not {a.name}"
+        policy = DeepWeTQCPolicy
+        policy_kwargs["n_quantiles"] = a.n_quantiles
+        extra["top_quantiles_to_drop_per_net"] = a.top_quantiles_to_drop
+    return algo_class(a.name)(
+        policy,
+        venv,
+        buffer_size=a.buffer_size,
+        learning_starts=a.learning_starts,
+        tau=a.tau,
+        train_freq=a.train_freq,
+        gradient_steps=a.gradient_steps,
+        # Padded slots carry no entropy, so the target counts the robots' real slots.
+        target_entropy=-_mean_action_slots(venv),
+        policy_kwargs=policy_kwargs,
+        **her,
+        **extra,
+        **common,
     )
 
 
@@ -191,13 +186,10 @@ def _pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> None:
         )
 
 
-def _learn(
-    model: BaseAlgorithm, cfg: RunConfig, run: RunDir, robots: list[str], reset: bool
-) -> None:
+def _learn(model: BaseAlgorithm, plan: RunPlan, run: RunDir, reset: bool) -> None:
     """Train up to ``cfg.total_timesteps`` with the run's logging, evaluation and checkpoints;
     Ctrl-C or SIGTERM saves a checkpoint and raises TrainingInterrupted."""
-    eval_robots = resolve_robots(cfg.eval.robots, "eval.robots") if cfg.eval.robots else robots
-    c = cfg.checkpoint
+    cfg, c = plan.cfg, plan.cfg.checkpoint
     callbacks = [
         RobotEpisodes(),
         HParams(flat_hparams(cfg)),
@@ -207,7 +199,7 @@ def _learn(
         from deepwe_rl.agents.sb3.ray_vec_env import RayRollouts
 
         callbacks.append(RayRollouts())
-    evaluator = Evaluator(cfg.env, eval_robots) if cfg.eval.freq else None
+    evaluator = Evaluator(cfg.env, plan.eval_robots) if cfg.eval.freq else None
     if evaluator is not None:
         cloned = reset and cfg.demonstrations.enabled
         callbacks.append(PeriodicEval(evaluator, cfg.eval.episodes, run, cfg.eval.freq, cloned))
@@ -228,70 +220,41 @@ def _learn(
             evaluator.close()
         model.get_env().close()
     save_checkpoint(model, run, c.keep, c.replay_buffer)
-    atomic_save(run.path / MODEL, lambda tmp: _save_to(model, tmp))
+    save_final(model, run)
 
 
-def _save_to(model: BaseAlgorithm, path: Path) -> None:
-    with open(path, "wb") as f:
-        model.save(f)
-
-
-def _ray_for(cfg: RunConfig) -> AbstractContextManager[None]:
-    """Ray around the run when its envs live in Ray actors (``env.vec: ray``)."""
-    if cfg.env.vec != "ray":
-        return nullcontext()
-    from deepwe_rl.agents.ray_cluster import run_session
-
-    return run_session(cfg)
-
-
-def train(cfg: RunConfig, run: RunDir, robots: list[str]) -> None:
-    """Train a model for ``cfg.total_timesteps`` env steps into ``run``: fresh, or with the
-    policy weights of ``cfg.init_from`` (the optimizer starts afresh)."""
-    with _ray_for(cfg):
-        venv = _vec_env(cfg, robots)
+def train(plan: RunPlan, run: RunDir) -> None:
+    """Train ``plan`` into ``run`` up to the config's ``total_timesteps``. A fresh run starts
+    from new weights or from ``plan.source``'s policy weights (the optimizer starts afresh),
+    with behaviour cloning first when the config asks for it. A resumed run continues from
+    ``plan.checkpoint`` on the same TensorBoard curves; SAC and TQC continue with the replay
+    buffer saved beside it, and without one (``checkpoint.replay_buffer: false``) they start
+    with an empty buffer and collect ``learning_starts`` fresh steps before training again, and
+    the console says so."""
+    cfg = plan.cfg
+    venv = _vec_env(cfg, plan.robots)
+    if plan.checkpoint is None:
         model = _new_model(cfg, venv)
-        source = source_run(cfg)
-        if source is not None:
-            model.policy.load_state_dict(load_model(source).policy.state_dict())
+        if plan.source is not None:
+            model.policy.load_state_dict(load_model(plan.source).policy.state_dict())
         _log_to(model, run)
         if cfg.demonstrations.enabled:
-            _pretrain(model, cfg, robots)
-        _learn(model, cfg, run, robots, reset=True)
-
-
-def resume(run: RunDir) -> None:
-    """Continue from the newest checkpoint to the config's ``total_timesteps``, on the same
-    TensorBoard curves. SAC and TQC continue with the replay buffer saved beside it; without
-    one (``checkpoint.replay_buffer: false``) they start with an empty buffer and collect
-    ``learning_starts`` fresh steps before training again, and the console says so."""
-    cfg = run.config()
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise ConfigError(f"no checkpoint to resume from in {run.checkpoints}")
-    robots = resolve_robots(cfg.env.robots)
-    with _ray_for(cfg):
-        venv = _vec_env(cfg, robots)
-        model = algo_class(cfg.algo.name).load(latest[1], env=venv, device="cpu")
+            _pretrain(model, cfg, plan.robots)
+    else:
+        step, path = plan.checkpoint
+        model = algo_class(cfg.algo.name).load(path, env=venv, device="cpu")
         if isinstance(model, OffPolicyAlgorithm):
             line = restore_buffer(
-                model, run, latest[0], cfg.checkpoint.replay_buffer, cfg.algo.learning_starts
+                model, run, step, cfg.checkpoint.replay_buffer, cfg.algo.learning_starts
             )
             print(line, file=sys.stderr)
         _log_to(model, run)
-        _learn(model, cfg, run, robots, reset=False)
+    _learn(model, plan, run, reset=plan.checkpoint is None)
 
 
 def load_model(run: RunDir) -> BaseAlgorithm:
     """The run's final model, or its newest checkpoint when training did not finish."""
-    cfg = run.config()
-    path = run.path / MODEL
-    if not path.is_file():
-        latest = run.latest_checkpoint()
-        if latest is None:
-            raise ConfigError(f"run has no model or checkpoint yet: {run.path}")
-        path = latest[1]
-    return algo_class(cfg.algo.name).load(path, device="cpu")
+    return algo_class(run.config().algo.name).load(newest_model(run), device="cpu")
 
 
 def load_policy(run: RunDir) -> Policy:
