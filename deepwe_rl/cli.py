@@ -357,6 +357,8 @@ def transfer(
         except TrainingInterrupted:
             err_console.print("[yellow]transfer interrupted: nothing was written[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        for curve in result.curves:
+            _report(_open_run(folder / str(curve.run)))
         table = Table(title=f"{run.path.name}: zero-shot transfer, {episodes} episodes per robot")
         for column in ("robot", "category", "joints", "success", "95% CI", "final dist."):
             table.add_column(column, justify="left" if column in ("robot", "category") else "right")

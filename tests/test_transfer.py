@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("runs"))
 
 
+@dataclass(frozen=True)
+class Transferred:
+    folder: Path
+    """The run's ``transfer/`` folder."""
+    user: str
+    """The user's URDF arm, as named on the command line."""
+    stdout: str
+
+
 @pytest.fixture(scope="module")
-def transferred(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def transferred(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Transferred:
     """Zero-shot on an extrapolate robot, the real held-out arm, a user's URDF arm and a training
     robot; fine-tuning (one 256-step PPO rollout) on the three held-out ones."""
     user = write_user_arm(tmp_path_factory.mktemp("urdf") / "user_arm.urdf")
@@ -41,12 +51,12 @@ def transferred(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
         "--finetune-episodes", "1",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return trained / "transfer", f"urdf:{user}"
+    return Transferred(trained / "transfer", f"urdf:{user}", result.stdout)
 
 
 @pytest.mark.slow
-def test_transfer_writes_every_output(transferred: tuple[Path, str]) -> None:
-    folder, _ = transferred
+def test_transfer_writes_every_output(transferred: Transferred) -> None:
+    folder = transferred.folder
     for name in ("transfer.json", "transfer.csv", "transfer.md", "heatmap.png"):
         assert (folder / name).stat().st_size > 0, name
     assert (folder / "finetune_curves.png").stat().st_size > 0
@@ -54,8 +64,8 @@ def test_transfer_writes_every_output(transferred: tuple[Path, str]) -> None:
 
 
 @pytest.mark.slow
-def test_json_csv_and_markdown_agree(transferred: tuple[Path, str]) -> None:
-    folder, user = transferred
+def test_json_csv_and_markdown_agree(transferred: Transferred) -> None:
+    folder, user = transferred.folder, transferred.user
     payload = json.loads((folder / "transfer.json").read_text())
     with (folder / "transfer.csv").open() as f:
         rows = {row["robot"]: row for row in csv.DictReader(f)}
@@ -96,8 +106,8 @@ def test_json_csv_and_markdown_agree(transferred: tuple[Path, str]) -> None:
 
 
 @pytest.mark.slow
-def test_finetune_curves_start_from_zero_shot(transferred: tuple[Path, str]) -> None:
-    folder, _ = transferred
+def test_finetune_curves_start_from_zero_shot(transferred: Transferred) -> None:
+    folder = transferred.folder
     payload = json.loads((folder / "transfer.json").read_text())
     zero = {z["robot"]: z["success_rate"] for z in payload["zero_shot"]}
     curves = payload["finetune"]["curves"]
@@ -113,7 +123,28 @@ def test_finetune_curves_start_from_zero_shot(transferred: tuple[Path, str]) -> 
 
 
 @pytest.mark.slow
-def test_transfer_reaches_tensorboard(trained: Path, transferred: tuple[Path, str]) -> None:
+def test_each_finetuning_run_ends_with_its_last_evaluation(transferred: Transferred) -> None:
+    """Every fine-tuning run, named in transfer.json, prints its last evaluation of its one
+    robot, the overall figure, and where its model, eval JSON and TensorBoard logs are."""
+    curves = json.loads((transferred.folder / "transfer.json").read_text())["finetune"]["curves"]
+    assert len(curves) == 6
+    lines = transferred.stdout.splitlines()
+    for curve in curves:
+        child = transferred.folder / curve["run"]
+        assert child.parent.parent.name == "finetune"
+        assert child.name.startswith(f"{curve['condition']}-seed{curve['seed']}-")
+        [title] = [i for i, line in enumerate(lines) if f"{child.name}: last evaluation" in line]
+        block = lines[title : title + 12]
+        last = sorted((child / "eval").glob("eval_*.json"))[-1]
+        assert f"step {json.loads(last.read_text())['step']}" in lines[title]
+        assert any(line.startswith("│ " + curve["robot"][:10]) for line in block), block
+        assert any(line.startswith("overall eval success ") for line in block), block
+        for shown in (f"model: {child / 'model.zip'}", f"eval: {last}", f"tensorboard: {child}/tb"):
+            assert shown in block, block
+
+
+@pytest.mark.slow
+def test_transfer_reaches_tensorboard(trained: Path, transferred: Transferred) -> None:
     tags = scalar_tags(trained / "tb")
     for tag in (
         "transfer/xarm6/zero_shot_success",

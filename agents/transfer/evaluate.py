@@ -3,7 +3,6 @@ on the held-out ones, and every output written into ``<run>/transfer/`` in one r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,10 +59,6 @@ def zero_shot(run: RunDir, robots: list[str], episodes: int) -> list[ZeroShot]:
     return sorted(rows, key=lambda z: CATEGORIES.index(z.category))
 
 
-def _slug(robot: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", robot).strip("-")
-
-
 def transfer(
     run: RunDir,
     robots: list[str],
@@ -108,7 +103,7 @@ def transfer(
                         finetune_steps,
                         cfg.seed + seed,
                         finetune_episodes,
-                        folder / "finetune" / _slug(z.robot),
+                        folder,
                         z.success_rate,
                     )
         tables.write_json(result, folder / "transfer.json")

@@ -4,6 +4,8 @@ from scratch, each a small run of its own whose periodic evaluations make the cu
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from deepwe_rl.agents import training
@@ -48,6 +50,11 @@ def child_config(
     )
 
 
+def slug(robot: str) -> str:
+    """``robot`` as a folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", robot).strip("-")
+
+
 def read_curve(run: RunDir, robot: str, condition: str, seed: int) -> Curve:
     """The eval success rates a finished child run wrote, in step order."""
     steps, success = [], []
@@ -69,13 +76,17 @@ def finetune(
     zero_shot: float,
 ) -> list[Curve]:
     """Train ``robot`` for ``steps`` env steps from ``source``'s weights and from scratch with
-    the same seed; the fine-tuned curve starts at step 0 with the zero-shot success rate."""
+    the same seed, as runs in ``folder/finetune/<robot>/``, ``folder`` being the transfer
+    folder being written; the fine-tuned curve starts at step 0 with the zero-shot success
+    rate."""
+    runs_dir = folder / "finetune" / slug(robot)
     curves = []
     for init in (source, None):
-        child = training.start(child_config(cfg, robot, steps, seed, episodes, folder, init))
+        child = training.start(child_config(cfg, robot, steps, seed, episodes, runs_dir, init))
         condition = "finetuned" if init else "scratch"
         curve = read_curve(child, robot, condition, seed)
         if init is not None:
             curve = Curve(robot, condition, seed, [0, *curve.steps], [zero_shot, *curve.success])
-        curves.append(curve)
+        where = child.path.resolve().relative_to(folder.resolve())
+        curves.append(replace(curve, run=str(where)))
     return curves

@@ -42,7 +42,8 @@ class ZeroShot:
 class Curve:
     """Eval success rate against env steps of one fine-tuning run on one robot.
 
-    ``condition`` is ``finetuned`` (started from the trained weights) or ``scratch``.
+    ``condition`` is ``finetuned`` (started from the trained weights) or ``scratch``; ``run``
+    is the fine-tuning run's folder, relative to the ``transfer/`` folder.
     """
 
     robot: str
@@ -50,6 +51,7 @@ class Curve:
     seed: int
     steps: list[int]
     success: list[float]
+    run: str | None = None
 
     def steps_to(self, target: float) -> int | None:
         """The first evaluated step at which success reached ``target``; None if never."""
