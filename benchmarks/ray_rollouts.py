@@ -153,7 +153,7 @@ def ray_calls_us(n: int = 500) -> dict[str, float]:
     """Round trips to an env actor, in µs: a call that does nothing (Ray's own cost per call),
     and one env step (Panda) with its observation sent back."""
     actor = ray.remote(EnvGroup).options(num_cpus=1).remote([env_fn], "probe")
-    ray.get(actor.reset.remote([0], [{}]))
+    ray.get(actor.reset.remote(0, [{}]))
     actions = np.zeros((1, *single_env(RunConfig().env, "panda").action_space.shape), np.float32)
     out = {}
     for name, call in (

@@ -30,6 +30,8 @@ from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.ray_cluster import ray_session
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.sb3 import callbacks
+from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -256,6 +258,15 @@ def test_ray_vec_env_steps_like_dummy_vec_env(cluster: TwoNodes) -> None:
                         )
             assert ended  # the loop crossed the 20-step time limit
             assert remote.get_attr("robot") == ["panda", "proc:3:0", "panda"]
+            # The other VecEnv calls reach the right env of the right actor, as in DummyVecEnv.
+            for wrapper in (TimeLimit, Monitor):
+                assert remote.env_is_wrapped(wrapper) == local.env_is_wrapped(wrapper)
+            assert remote.env_method("get_wrapper_attr", "robot", indices=[1, 2]) == [
+                "proc:3:0",
+                "panda",
+            ]
+            remote.set_attr("probe", 5, indices=[2])
+            assert remote.get_attr("probe", indices=[2]) == [5]
         finally:
             remote.close()
             local.close()

@@ -1,14 +1,15 @@
 """A Stable-Baselines3 VecEnv whose sub-envs live in Ray actors, on any node of a cluster.
 
-Each actor (``EnvGroup``) holds several envs and steps them all in one remote call, with SB3's
-auto-reset done in the actor. ``step_async`` sends every actor its actions before ``step_wait``
-waits for any reply, so the actors step in parallel. Actors are spread over the cluster's nodes.
+Each actor (``EnvGroup``) holds several envs in an SB3 ``DummyVecEnv`` and steps them all in
+one remote call, with SB3's auto-reset done in the actor. ``step_async`` sends every actor its
+actions before ``step_wait`` waits for any reply, so the actors step in parallel. Actors are
+spread over the cluster's nodes.
 
 An actor that dies (its process killed, its node lost) is replaced: ``step_wait`` logs one
 warning, starts a new actor with the same envs, resets them, and reports each of those envs'
 episodes as truncated at the last observation it returned (``TimeLimit.truncated`` and
 ``terminal_observation`` set, as SB3 expects). After ``max_restarts`` replacements in a run the
-next death stops training. ``RayRollouts`` writes the restart count to TensorBoard.
+next death stops training. ``ray_rollouts.RayRollouts`` writes the restart count to TensorBoard.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ import gymnasium as gym
 import numpy as np
 import ray
 from deepwe_rl.agents.interrupts import TrainingFailed
-from deepwe_rl.agents.metrics import ENV_ACTOR_RESTARTS_TAG, PLACEMENT_TAG
-from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary, placement_text
+from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary
 from deepwe_rl.envs.vector import EnvFn
 from ray.exceptions import GetTimeoutError, RayActorError
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnv,
     VecEnvIndices,
     VecEnvObs,
     VecEnvStepReturn,
 )
+from stable_baselines3.common.vec_env.util import dict_to_obs, obs_space_info
 
 from deepwe_rl.config import ConfigError
 
@@ -42,101 +43,53 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT_S = 300.0
 """How long new actors may take to start (build their envs) before the run gives up."""
 
-
-Obs = dict[str, np.ndarray] | np.ndarray
-
-
-def stack(obs: Sequence[Any]) -> Obs:
-    """Observations of several envs as one batch: per key for Dict spaces."""
-    if isinstance(obs[0], dict):
-        return {key: np.stack([o[key] for o in obs]) for key in obs[0]}
-    return np.stack(obs)
-
-
-def concat(batches: Sequence[Obs]) -> Obs:
-    if isinstance(batches[0], dict):
-        return {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
-    return np.concatenate(batches)
-
-
-def row(batch: Obs, i: int) -> Any:
-    """Observation ``i`` of a batch."""
-    if isinstance(batch, dict):
-        return {key: value[i] for key, value in batch.items()}
-    return batch[i]
+ObsBuffer = dict[Any, np.ndarray]
+"""Observations of several envs as ``DummyVecEnv.buf_obs`` keeps them: one batch per key of a
+Dict space, or under the key None for any other space (``vec_env.util.obs_space_info``)."""
 
 
 class EnvGroup:
-    """Several envs in one Ray actor, stepped together in one call (``ray.remote`` makes it an
-    actor; it is a plain class, so it also runs in-process)."""
+    """Several envs in one Ray actor, held in a ``DummyVecEnv`` and stepped together in one
+    call (``ray.remote`` makes it an actor; it is a plain class, so it also runs in-process)."""
 
     def __init__(self, fns: Sequence[EnvFn], name: str) -> None:
         self.name = name
-        self.envs = [fn() for fn in fns]
+        self.venv = DummyVecEnv(list(fns))
 
     def where(self) -> Placement:
         return here(self.name)
 
     def spaces(self) -> tuple[gym.Space, gym.Space]:
-        return self.envs[0].observation_space, self.envs[0].action_space
+        return self.venv.observation_space, self.venv.action_space
 
     def reset(
-        self, seeds: Sequence[int | None], options: Sequence[dict[str, Any]]
-    ) -> tuple[Obs, list[dict[str, Any]]]:
-        obs, infos = [], []
-        for env, seed, opts in zip(self.envs, seeds, options, strict=True):
-            o, info = env.reset(seed=seed, **({"options": opts} if opts else {}))
-            obs.append(o)
-            infos.append(info)
-        return stack(obs), infos
+        self, seed: int | None, options: Sequence[dict[str, Any]]
+    ) -> tuple[ObsBuffer, list[dict[str, Any]]]:
+        """Reset every env, env ``k`` with seed ``seed + k`` as ``VecEnv.seed`` numbers them
+        (unseeded when ``seed`` is None): the observations and the reset infos."""
+        if seed is not None:
+            self.venv.seed(seed)
+        self.venv.set_options(list(options))
+        self.venv.reset()
+        return self._observations(), list(self.venv.reset_infos)
 
     def step(self, actions: np.ndarray) -> bytes:
-        """One step of every env, resetting finished ones as SB3's DummyVecEnv does: the
-        observations, rewards, dones, infos and the reset infos of the envs that reset, pickled
-        into one buffer (cheaper for Ray to send than a dozen small arrays)."""
-        obs, rewards, dones, infos, reset_infos = [], [], [], [], []
-        for env, action in zip(self.envs, actions, strict=True):
-            o, reward, terminated, truncated, info = env.step(action)
-            done = terminated or truncated
-            info["TimeLimit.truncated"] = truncated and not terminated
-            reset_info: dict[str, Any] = {}
-            if done:
-                info["terminal_observation"] = o
-                o, reset_info = env.reset()
-            obs.append(o)
-            rewards.append(reward)
-            dones.append(done)
-            infos.append(info)
-            reset_infos.append(reset_info)
-        reply = (
-            stack(obs),
-            np.asarray(rewards, dtype=np.float32),
-            np.asarray(dones, dtype=bool),
-            infos,
-            reset_infos,
-        )
+        """One ``DummyVecEnv`` step of every env: the observations, rewards, dones, infos and
+        reset infos (of the envs that reset), pickled into one buffer (cheaper for Ray to send
+        than a dozen small arrays)."""
+        _, rewards, dones, infos = self.venv.step(actions)
+        reply = (self._observations(), rewards, dones, infos, self.venv.reset_infos)
         return pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def call(self, i: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return self.envs[i].get_wrapper_attr(method)(*args, **kwargs)
-
-    def get_attr(self, i: int, name: str) -> Any:
-        return self.envs[i].get_wrapper_attr(name)
-
-    def set_attr(self, i: int, name: str, value: Any) -> None:
-        setattr(self.envs[i], name, value)
-
-    def is_wrapped(self, i: int, wrapper_class: type[gym.Wrapper]) -> bool:
-        env: gym.Env = self.envs[i]
-        while isinstance(env, gym.Wrapper):
-            if isinstance(env, wrapper_class):
-                return True
-            env = env.env
-        return False
+    def vec(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the ``DummyVecEnv``'s ``method`` (``get_attr``, ``env_is_wrapped``, ...)."""
+        return getattr(self.venv, method)(*args, **kwargs)
 
     def close(self) -> None:
-        for env in self.envs:
-            env.close()
+        self.venv.close()
+
+    def _observations(self) -> ObsBuffer:
+        return {key: batch.copy() for key, batch in self.venv.buf_obs.items()}
 
 
 EnvGroupActor = ray.remote(EnvGroup)
@@ -173,7 +126,8 @@ class RayVecEnv(VecEnv):
             raise
         observation_space, action_space = ray.get(self.actors[0].spaces.remote())
         self._pending: list[ray.ObjectRef] = []
-        self._last_obs: Obs | None = None
+        self._keys = obs_space_info(observation_space)[0]
+        self._last_obs: ObsBuffer | None = None
         self._robots: list[Any] = [None] * len(self.env_fns)
         super().__init__(len(self.env_fns), observation_space, action_space)
         logger.info("env actors: %s", placement_summary(self.placements))
@@ -204,7 +158,7 @@ class RayVecEnv(VecEnv):
                 return self.actors[k], i - lo
         raise IndexError(f"env index {i} out of range for {self.num_envs} envs")
 
-    def _replace(self, k: int, error: Exception) -> tuple[Obs, list[dict[str, Any]]]:
+    def _replace(self, k: int, error: Exception) -> tuple[ObsBuffer, list[dict[str, Any]]]:
         """Start a new actor in place of dead actor ``k`` and reset its envs; each failed
         attempt counts as one restart."""
         lo, hi = self.bounds[k]
@@ -225,7 +179,7 @@ class RayVecEnv(VecEnv):
             self.actors[k] = self._spawn(k)
             try:
                 self.placements[k] = self._wait([self.actors[k].where.remote()])[0]
-                return ray.get(self.actors[k].reset.remote([None] * (hi - lo), [{}] * (hi - lo)))
+                return ray.get(self.actors[k].reset.remote(None, [{}] * (hi - lo)))
             except RayActorError as again:
                 error = again
 
@@ -249,16 +203,15 @@ class RayVecEnv(VecEnv):
 
     def reset(self) -> VecEnvObs:
         refs = [
-            actor.reset.remote(self._seeds[lo:hi], self._options[lo:hi])
+            actor.reset.remote(self._seeds[lo], self._options[lo:hi])
             for actor, (lo, hi) in zip(self.actors, self.bounds, strict=True)
         ]
         replies = self._gather(refs, self._replace)
-        self._last_obs = concat([obs for obs, _ in replies])
         self.reset_infos = [info for _, infos in replies for info in infos]
         self._robots = [info.get("robot") for info in self.reset_infos]
         self._reset_seeds()
         self._reset_options()
-        return self._last_obs
+        return self._observations([obs for obs, _ in replies])
 
     def step_async(self, actions: np.ndarray) -> None:
         self._pending = [
@@ -272,7 +225,7 @@ class RayVecEnv(VecEnv):
             for r in self._gather(self._pending, self._truncated_after_restart)
         ]
         self._pending = []
-        obs = concat([r[0] for r in replies])
+        obs = self._observations([r[0] for r in replies])
         rewards = np.concatenate([r[1] for r in replies])
         dones = np.concatenate([r[2] for r in replies])
         infos = [info for r in replies for info in r[3]]
@@ -282,8 +235,18 @@ class RayVecEnv(VecEnv):
             self._robots[i] = info.get("robot", self._robots[i])
             if dones[i]:
                 self.reset_infos[i] = reset_info
-        self._last_obs = obs
         return obs, rewards, dones, infos
+
+    def _observations(self, batches: list[ObsBuffer]) -> VecEnvObs:
+        """The actors' observations as one batch, kept as the last ones seen."""
+        self._last_obs = {key: np.concatenate([b[key] for b in batches]) for key in self._keys}
+        return dict_to_obs(self.observation_space, self._last_obs)
+
+    def _last_observation(self, i: int) -> Any:
+        """Env ``i``'s last observation, or None before the first reset."""
+        if self._last_obs is None:
+            return None
+        return dict_to_obs(self.observation_space, {k: v[i] for k, v in self._last_obs.items()})
 
     def _truncated_after_restart(self, k: int, error: Exception) -> tuple[Any, ...]:
         """A step reply for dead actor ``k``: its envs' episodes end truncated at their last
@@ -295,9 +258,7 @@ class RayVecEnv(VecEnv):
                 "robot": self._robots[i],
                 "is_success": False,
                 "TimeLimit.truncated": True,
-                "terminal_observation": row(self._last_obs, i)
-                if self._last_obs is not None
-                else None,
+                "terminal_observation": self._last_observation(i),
                 "env_actor_restarted": True,
             }
             for i in range(lo, hi)
@@ -312,20 +273,10 @@ class RayVecEnv(VecEnv):
             _kill(actor)
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        return ray.get(
-            [
-                actor.get_attr.remote(j, attr_name)
-                for actor, j in map(self._locate, self._get_indices(indices))
-            ]
-        )
+        return [value for [value] in self._per_env(indices, "get_attr", attr_name)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        ray.get(
-            [
-                actor.set_attr.remote(j, attr_name, value)
-                for actor, j in map(self._locate, self._get_indices(indices))
-            ]
-        )
+        self._per_env(indices, "set_attr", attr_name, value)
 
     def env_method(
         self,
@@ -334,56 +285,28 @@ class RayVecEnv(VecEnv):
         indices: VecEnvIndices = None,
         **method_kwargs: Any,
     ) -> list[Any]:
-        return ray.get(
-            [
-                actor.call.remote(j, method_name, method_args, method_kwargs)
-                for actor, j in map(self._locate, self._get_indices(indices))
-            ]
-        )
+        replies = self._per_env(indices, "env_method", method_name, *method_args, **method_kwargs)
+        return [value for [value] in replies]
 
     def env_is_wrapped(
         self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None
     ) -> list[bool]:
-        return ray.get(
-            [
-                actor.is_wrapped.remote(j, wrapper_class)
-                for actor, j in map(self._locate, self._get_indices(indices))
-            ]
-        )
+        return [value for [value] in self._per_env(indices, "env_is_wrapped", wrapper_class)]
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return self.env_method("render")
+
+    def _per_env(self, indices: VecEnvIndices, method: str, *args: Any, **kwargs: Any) -> list[Any]:
+        """``DummyVecEnv.<method>(*args, indices=[j], **kwargs)`` for each env of ``indices``, in
+        the actor that holds it as its env ``j``: what each call returned, in order."""
+        calls = [
+            actor.vec.remote(method, *args, indices=[j], **kwargs)
+            for actor, j in map(self._locate, self._get_indices(indices))
+        ]
+        return ray.get(calls)
 
 
 def _kill(actor: Any) -> None:
     """End an actor's process, whether or not it is still alive."""
     with contextlib.suppress(ValueError):
         ray.kill(actor, no_restart=True)
-
-
-class RayRollouts(BaseCallback):
-    """TensorBoard records of a ``RayVecEnv``: where its actors run (``cluster/rollout_nodes``,
-    text, again after a restart) and ``faults/env_actor_restarts`` after every rollout."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._logged_restarts = -1
-
-    def _venv(self) -> RayVecEnv:
-        venv = self.training_env.unwrapped
-        assert isinstance(venv, RayVecEnv)
-        return venv
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        venv = self._venv()
-        self.logger.record(ENV_ACTOR_RESTARTS_TAG, venv.restarts)
-        if venv.restarts != self._logged_restarts:
-            self._logged_restarts = venv.restarts
-            self.logger.record(
-                PLACEMENT_TAG,
-                placement_text(venv.placements),
-                exclude=("stdout", "log", "json", "csv"),
-            )

@@ -196,7 +196,7 @@ def _learn(model: BaseAlgorithm, plan: RunPlan, run: RunDir, reset: bool) -> Non
         PeriodicCheckpoint(run, c.freq, c.keep, c.replay_buffer),
     ]
     if cfg.env.vec == "ray":
-        from deepwe_rl.agents.sb3.ray_vec_env import RayRollouts
+        from deepwe_rl.agents.sb3.ray_rollouts import RayRollouts
 
         callbacks.append(RayRollouts())
     evaluator = Evaluator(cfg.env, plan.eval_robots) if cfg.eval.freq else None
