@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from deepwe_rl.envs.manipulation_env import ControlName, RewardName, TaskName
-from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.config import NetworkConfig, NetworkSizes
 
 AlgoName = Literal["ppo", "sac", "tqc"]
 """Every algorithm a config may name; which backend runs which is ``agents.training``'s."""
@@ -52,22 +52,10 @@ class EnvSection(_Section):
     camera: bool = False
 
 
-class NetworkSection(_Section):
-    """Network kind and sizes (see deepwe_rl.nn.NetworkConfig)."""
+class NetworkSection(NetworkSizes):
+    """Network kind and sizes (``deepwe_rl.nn.NetworkSizes``, its choices and bounds), and
+    whether policy and value share the stream encoder."""
 
-    kind: Literal["deepwe", "mlp", "transformer"] = "deepwe"
-    hidden: int = Field(NetworkConfig.hidden, ge=8, le=4096)
-    depth: int = Field(NetworkConfig.depth, ge=1, le=8)
-    desc_embed: int = Field(NetworkConfig.desc_embed, ge=4, le=1024)
-    hyper_hidden: int = Field(NetworkConfig.hyper_hidden, ge=8, le=2048)
-    stem_width: int = Field(NetworkConfig.stem_width, ge=4, le=1024)
-    joint_code: int = Field(
-        NetworkConfig.joint_code, ge=4, le=1024, description="width of each joint's generated code"
-    )
-    trunk: Literal["film", "attention"] = "film"
-    attn_layers: int = Field(NetworkConfig.attn_layers, ge=1, le=12)
-    attn_heads: int = Field(NetworkConfig.attn_heads, ge=1, le=16)
-    attn_dim: int = Field(NetworkConfig.attn_dim, ge=8, le=1024)
     share_encoder: bool = False
 
 
@@ -189,8 +177,8 @@ class RunConfig(_Section):
     def network_config(self) -> NetworkConfig:
         """The network of this run: the network section, with the depth encoder exactly when
         the env's camera is on."""
-        fields = self.network.model_dump(exclude={"share_encoder"})
-        return NetworkConfig(**fields, use_depth=self.env.camera)
+        sizes = self.network.model_dump(include=set(NetworkSizes.model_fields))
+        return NetworkConfig(**sizes, use_depth=self.env.camera)
 
 
 def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -220,7 +208,8 @@ def _explain(err: ValidationError) -> str:
         return f"config error: unknown key '{key}'{hint}{valid}"
     got = first.get("input")
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"config error: {key}: {first['msg']}{shown}"
+    msg = str(first["ctx"]["error"]) if first["type"] == "value_error" else first["msg"]
+    return f"config error: {key}: {msg}{shown}"
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -262,14 +251,9 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def validate(raw: dict[str, Any]) -> RunConfig:
     """Validate a config tree, raising ConfigError with one clear line."""
     try:
-        cfg = RunConfig.model_validate(raw)
+        return RunConfig.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_explain(err)) from None
-    try:
-        cfg.network_config()
-    except ValueError as err:
-        raise ConfigError(f"config error: network: {err}") from None
-    return cfg
 
 
 def load_config(path: Path | str, overrides: list[str] | None = None) -> RunConfig:

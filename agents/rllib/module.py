@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ def module_config(cfg: RunConfig) -> dict[str, Any]:
     The depth encoder is built exactly when the envs render depth images."""
     network = cfg.network_config()
     return {
-        "network": dataclasses.asdict(network),
+        "network": network.model_dump(),
         "max_joints": cfg.env.max_joints,
         "share_encoder": cfg.network.share_encoder,
     }

@@ -4,7 +4,6 @@ as ``agents.training`` planned them."""
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,7 @@ def _mean_action_slots(venv: VecEnv) -> float:
 
 
 def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
-    a, network = cfg.algo, asdict(cfg.network_config())
+    a, network = cfg.algo, cfg.network_config().model_dump()
     common = {
         "learning_rate": a.learning_rate,
         "gamma": a.gamma,

@@ -1,62 +1,64 @@
-"""The one configuration object every network factory reads."""
+"""The one configuration object every network factory reads, and the one set of network
+choices and bounds: the run config's ``network`` section is ``NetworkSizes`` plus its own keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal, get_args
 
-KINDS = ("deepwe", "mlp", "transformer")
-TRUNKS = ("film", "attention")
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NetworkKind = Literal["deepwe", "mlp", "transformer"]
+TrunkKind = Literal["film", "attention"]
+KINDS: tuple[NetworkKind, ...] = get_args(NetworkKind)
+TRUNKS: tuple[TrunkKind, ...] = get_args(TrunkKind)
 
 
-@dataclass
-class NetworkConfig:
-    """Sizes and variants of the policy and critic networks.
+class NetworkSizes(BaseModel):
+    """Network kind and sizes, with their bounds: what a config's ``network`` section sets.
 
     ``kind`` picks the architecture: ``deepwe`` (weights generated from the joint descriptors),
     ``mlp`` (a flat baseline with ``max_joints`` baked in) or ``transformer`` (a token-per-joint
     baseline). ``trunk`` only matters for ``deepwe``; the ``attn_*`` sizes serve the transformer
     baseline and the deepwe attention trunk. ``joint_code`` is the width of each joint's
     generated input code (its input weights are that code times a shared basis, see
-    ``GeneratedWeights``). ``use_depth`` builds the depth-image encoder; the observation must
-    then carry ``depth`` or the depth stream contributes nothing.
+    ``GeneratedWeights``).
     """
 
-    kind: str = "deepwe"
-    hidden: int = 256
-    depth: int = 2
-    desc_embed: int = 32
-    hyper_hidden: int = 64
-    joint_code: int = 32
-    stem_width: int = 64
-    trunk: str = "film"
-    attn_layers: int = 3
-    attn_heads: int = 4
-    attn_dim: int = 128
-    log_std_min: float = -5.0
-    log_std_max: float = 2.0
-    use_depth: bool = False
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.trunk not in TRUNKS:
-            raise ValueError(f"trunk must be one of {TRUNKS}, got {self.trunk!r}")
-        for name in (
-            "hidden",
-            "depth",
-            "desc_embed",
-            "hyper_hidden",
-            "joint_code",
-            "stem_width",
-            "attn_layers",
-            "attn_heads",
-            "attn_dim",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+    kind: NetworkKind = "deepwe"
+    hidden: int = Field(256, ge=8, le=4096)
+    depth: int = Field(2, ge=1, le=8)
+    desc_embed: int = Field(32, ge=4, le=1024)
+    hyper_hidden: int = Field(64, ge=8, le=2048)
+    stem_width: int = Field(64, ge=4, le=1024)
+    joint_code: int = Field(32, ge=4, le=1024, description="width of each joint's generated code")
+    trunk: TrunkKind = "film"
+    attn_layers: int = Field(3, ge=1, le=12)
+    attn_heads: int = Field(4, ge=1, le=16)
+    attn_dim: int = Field(128, ge=8, le=1024)
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> NetworkSizes:
         if self.attn_dim % self.attn_heads:
             raise ValueError(
                 f"attn_dim ({self.attn_dim}) must be divisible by attn_heads ({self.attn_heads})"
             )
+        return self
+
+
+class NetworkConfig(NetworkSizes):
+    """Sizes and variants of the policy and critic networks: ``NetworkSizes`` plus what the
+    run decides rather than the config's ``network`` section. ``use_depth`` builds the
+    depth-image encoder (the observation must then carry ``depth`` or the depth stream
+    contributes nothing); ``log_std_min`` and ``log_std_max`` bound the policies' log-std."""
+
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+    use_depth: bool = False
+
+    @model_validator(mode="after")
+    def _log_std_bounds(self) -> NetworkConfig:
         if self.log_std_min >= self.log_std_max:
             raise ValueError("log_std_min must be below log_std_max")
+        return self
