@@ -323,36 +323,24 @@ def transfer(
     fine-tuned against training from scratch. Writes <run>/transfer/ and TensorBoard."""
     _verbosity(verbose)
     with _user_errors():
-        from deepwe_rl.agents.env_factory import can_do
         from deepwe_rl.agents.interrupts import TrainingInterrupted
-        from deepwe_rl.agents.robots import resolve_robots, split_members
         from deepwe_rl.agents.transfer.evaluate import transfer as run_transfer
-        from deepwe_rl.envs.robots.catalog import held_out_robots
+        from deepwe_rl.agents.transfer.selection import evaluated_robots, finetuned_robots
 
         run = _open_run(run_dir)
-        cfg = run.config()
-        # A split's arms that cannot do the run's task (proc:2:100 cannot push) are left out;
-        # a robot named on its own is evaluated or refused.
-        members = split_members(split or [])
-        names = [r for r in members if can_do(cfg.env, r)] + _robot_list(robots, list)
-        if not names:
-            held_out = [r for r in held_out_robots() if can_do(cfg.env, r)]
-            names = resolve_robots(cfg.env.robots) + held_out
-        names = list(dict.fromkeys(names))
-        chosen = _robot_list(finetune_robots, list) or None
-        if chosen and (missing := [r for r in chosen if r not in names]):
-            _fail(f"--finetune-robots: {', '.join(missing)} not among the evaluated robots")
+        names = evaluated_robots(run.config().env, split or [], robots or [])
+        chosen = finetuned_robots(finetune_robots or [], names)
         try:
             result, folder = run_transfer(
                 run,
                 names,
                 episodes,
-                finetune_steps,
-                seeds,
-                finetune_episodes,
-                target,
-                chosen,
-                _say,
+                finetune_steps=finetune_steps,
+                seeds=seeds,
+                finetune_episodes=finetune_episodes,
+                target=target,
+                finetune_robots=chosen,
+                say=_say,
             )
         except TrainingInterrupted:
             err_console.print("[yellow]transfer interrupted: nothing was written[/]")

@@ -15,9 +15,11 @@ from deepwe_rl.agents import training
 from deepwe_rl.agents.run_dir import atomic_save, open_run_dir
 from deepwe_rl.agents.sb3.train import load_model
 from deepwe_rl.agents.transfer.results import Curve, FinetuneSummary
+from deepwe_rl.agents.transfer.selection import evaluated_robots, finetuned_robots
+from deepwe_rl.envs.robots.catalog import SPLITS, held_out_robots
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from deepwe_rl.config import ConfigError, load_config
+from deepwe_rl.config import ConfigError, EnvSection, load_config
 from tests.cli_runs import TINY, run_cli, scalar_tags, train_tiny
 from tests.helpers import write_user_arm
 
@@ -168,6 +170,10 @@ def test_transfer_reaches_tensorboard(trained: Path, transferred: Transferred) -
         (["--split", "nope"], "unknown split 'nope'"),
         (["--robots", "nobot"], "unknown robot 'nobot'"),
         (["--robots", "urdf:/no/such.urdf"], "URDF file not found"),
+        (
+            ["--robots", "panda", "--finetune-robots", "xarm6"],
+            "--finetune-robots: xarm6 not among the evaluated robots",
+        ),
     ],
 )
 def test_bad_robots_one_line_nothing_written(trained: Path, args: list[str], message: str) -> None:
@@ -177,6 +183,20 @@ def test_bad_robots_one_line_nothing_written(trained: Path, args: list[str], mes
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in trained.iterdir()) == before
+
+
+def test_evaluated_robots_leave_out_split_arms_that_cannot_do_the_task() -> None:
+    """A split's arm that cannot push (proc:2:100) is left out, a robot named twice is
+    evaluated once, and with no robots asked the run's own come first, then the held-out ones
+    that can push."""
+    env = EnvSection(task="push", robots=["panda"])
+    extrapolate = [r for r in SPLITS["extrapolate"] if r != "proc:2:100"]
+    assert evaluated_robots(env, ["extrapolate"], ["panda", "panda"]) == [*extrapolate, "panda"]
+    default = evaluated_robots(env, [], [])
+    assert default[0] == "panda" and "proc:2:100" not in default
+    assert set(default) == {"panda", *held_out_robots()} - {"proc:2:100"}
+    assert finetuned_robots([], default) is None
+    assert finetuned_robots(["xarm6,proc:4:100"], default) == ["xarm6", "proc:4:100"]
 
 
 def test_missing_run_dir(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def transfer(
     run: RunDir,
     robots: list[str],
     episodes: int,
+    *,
     finetune_steps: int = 0,
     seeds: int = 1,
     finetune_episodes: int = 10,
