@@ -380,13 +380,24 @@ def inspect(
         list[str] | None,
         typer.Option("--split", help="A named split to inspect (repeatable)."),
     ] = None,
+    noise: Annotated[
+        float,
+        typer.Option(
+            help="Standard deviation of the Gaussian noise the perturbation attribution adds "
+            "to one joint's or one stream's inputs (observation units: joint states lie in "
+            "[-1, 1], positions are in metres).",
+        ),
+    ] = 0.05,
 ) -> None:
     """See inside the run's weight space: embedding projector, generated-weight heat maps,
-    weight-space similarity and attribution. Writes <run>/inspect/ and <run>/tb/inspect/."""
+    weight-space similarity and attribution (gradient x input, and perturbation). Writes
+    <run>/inspect/ and <run>/tb/inspect/."""
     with _user_errors():
         from deepwe_rl.agents.inspect.report import default_robots, inspect_run
         from deepwe_rl.agents.robots import split_members
 
+        if noise <= 0:
+            _fail(f"--noise must be above 0, got {noise:g}")
         run = _open_run(run_dir)
         asked = _robot_list(robots, list)
         names = split_members(split or []) + asked
@@ -394,7 +405,7 @@ def inspect(
             names = default_robots(run) + asked
         names = list(dict.fromkeys(names))
         report = _with_progress(
-            f"inspecting {len(names)} robots", lambda: inspect_run(run, names, _say)
+            f"inspecting {len(names)} robots", lambda: inspect_run(run, names, _say, noise)
         )
         for line in report.written:
             console.print(f"wrote {line}", highlight=False, soft_wrap=True)

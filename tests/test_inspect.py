@@ -82,6 +82,16 @@ def test_heat_maps_and_similarity_have_the_robots_shapes(deepwe_run: Path) -> No
     assert attributed["proc:2:0"]["joints"][2:] == [0.0] * 6
 
 
+def test_inspect_writes_the_perturbation_heat_map(deepwe_run: Path) -> None:
+    folder = deepwe_run / "inspect"
+    assert (folder / "perturbation.png").stat().st_size > 0
+    perturbed = json.loads((folder / "perturbation.json").read_text())
+    assert list(perturbed) == list(json.loads((folder / "attribution.json").read_text()))
+    assert perturbed["proc:2:0"]["joints"][2:] == [0.0] * 6
+    assert all(v > 0.0 for v in perturbed["proc:2:0"]["joints"][:2])
+    assert perturbed["panda"]["streams"]["depth"] == 0.0
+
+
 def test_inspect_after_transfer_draws_distance_against_success(
     deepwe_run: Path,
 ) -> None:
@@ -130,6 +140,7 @@ def test_inspect_mlp_run_names_the_skipped_views(tmp_path: Path) -> None:
         (["{missing}"], "run directory not found"),
         (["{run}", "--robots", "robot_that_does_not_exist"], "unknown robot"),
         (["{run}", "--split", "no-such-split"], "unknown split"),
+        (["{run}", "--noise", "0"], "--noise must be above 0"),
     ],
 )
 def test_inspect_bad_input_is_one_line_and_exit_2(
@@ -147,19 +158,12 @@ def test_inspect_bad_input_is_one_line_and_exit_2(
     assert (deepwe_run / "inspect").stat().st_mtime_ns == mtime
 
 
-@pytest.mark.parametrize("kind", ["deepwe", "mlp"])
-def test_attribution_is_zero_for_padded_joints_and_absent_streams(kind: str) -> None:
+def _three_joint_reach_obs() -> dict:
     """A real env's observations of a 3-joint arm without a gripper in Reach (no object), its
-    padded joint rows and absent streams then filled with garbage: their attribution is exactly
-    zero, and every real joint's is not."""
+    padded joint rows and absent streams then filled with garbage."""
     import torch
-    from deepwe_rl.agents.inspect.attribution import attribution
     from deepwe_rl.envs.vector import make_env
 
-    from deepwe_rl.nn.config import NetworkConfig
-    from deepwe_rl.nn.factory import build_actor_critic
-
-    torch.manual_seed(0)
     env = make_env("reach", "proc:3:0", max_joints=8)
     batch = [env.reset(seed=s)[0] for s in range(4)]
     env.close()
@@ -170,10 +174,49 @@ def test_attribution_is_zero_for_padded_joints_and_absent_streams(kind: str) -> 
     obs["joint_state"][:, 3:] = 5.0
     obs["gripper"][:] = 3.0
     obs["object"][:] = -2.0
-    policy = build_actor_critic(NetworkConfig(kind=kind, hidden=64), 8).eval()
-    result = attribution(policy, obs)
+    return obs
+
+
+def _assert_zero_where_absent(result) -> None:
+    """Exactly zero for padded joints and absent streams, above zero for every real one."""
     assert (result.joints[3:] == 0.0).all()
     assert (result.joints[:3] > 0.0).all()
     assert result.streams["gripper"] == 0.0 and result.streams["object"] == 0.0
     assert result.streams["depth"] == 0.0
     assert result.streams["ee"] > 0.0 and result.streams["goal"] > 0.0
+
+
+def _policy(kind: str):
+    import torch
+
+    from deepwe_rl.nn.config import NetworkConfig
+    from deepwe_rl.nn.factory import build_actor_critic
+
+    torch.manual_seed(0)
+    return build_actor_critic(NetworkConfig(kind=kind, hidden=64), 8).eval()
+
+
+@pytest.mark.parametrize("kind", ["deepwe", "mlp"])
+def test_attribution_is_zero_for_padded_joints_and_absent_streams(kind: str) -> None:
+    """Gradient x input on a 3-joint arm's observations with garbage padding: exactly zero
+    where the arm has nothing, and not zero for each real joint."""
+    from deepwe_rl.agents.inspect.attribution import attribution
+
+    _assert_zero_where_absent(attribution(_policy(kind), _three_joint_reach_obs()))
+
+
+@pytest.mark.parametrize("kind", ["deepwe", "mlp", "transformer"])
+def test_perturbation_is_zero_for_padded_joints_and_absent_streams(kind: str) -> None:
+    """Noise on one joint's row or one stream at a time: the action moves for each real joint
+    and stream and not at all for the padding or the absent streams; the same seed gives the
+    same numbers, and noise ten times larger moves the action more."""
+    from deepwe_rl.agents.inspect.attribution import perturbation
+
+    policy, obs = _policy(kind), _three_joint_reach_obs()
+    result = perturbation(policy, obs, scale=0.05)
+    _assert_zero_where_absent(result)
+    again = perturbation(policy, obs, scale=0.05)
+    np.testing.assert_array_equal(result.joints, again.joints)
+    assert result.streams == again.streams
+    larger = perturbation(policy, obs, scale=0.5)
+    assert larger.joints[:3].sum() > result.joints[:3].sum()

@@ -1,11 +1,17 @@
-"""Which joints and which observation streams drive a policy's action: gradient x input.
+"""Which joints and which observation streams drive a policy's action, two ways.
 
-For every action slot the robot has, the gradient of the slot's mean action with respect to
-each observation input is multiplied by that input; the absolute values are summed per joint
-(its joint-state row) and per stream, over slots, and averaged over the observations given.
-Padded joints and streams the robot lacks get exactly zero: the networks read them through
-``torch.where`` (no gradient reaches them) and the attribution of what the robot lacks is set
-to zero by the same masks, whatever the padding holds.
+- Gradient x input: for every action slot the robot has, the gradient of the slot's mean
+  action with respect to each observation input is multiplied by that input; the absolute
+  values are summed per joint (its joint-state row) and per stream, over slots, and averaged
+  over the observations given.
+- Perturbation (a LIME-style robustness check): Gaussian noise of a given scale is added to one
+  joint's joint-state row, or to one stream's inputs, the rest fixed; the absolute change of
+  the mean action, summed over the robot's action slots, is averaged over noise draws and
+  observations.
+
+Padded joints and streams the robot lacks get exactly zero in both: the networks read them
+through ``torch.where`` (no gradient reaches them, noise there changes nothing) and what the
+robot lacks is set to zero by the same masks, whatever the padding holds.
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ STREAM_KEYS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Attribution:
-    """Mean |gradient x input| summed over action slots: ``joints`` (J,) per joint slot,
-    ``streams`` per stream name in ``STREAMS`` order."""
+    """How much each input drives the action, summed over action slots: ``joints`` (J,) per
+    joint slot, ``streams`` per stream name in ``STREAMS`` order."""
 
     joints: np.ndarray
     streams: dict[str, float]
@@ -69,20 +75,66 @@ def attribution(policy: nn.Module, obs: Obs) -> Attribution:
             for k, g in zip(keys, grads, strict=True):
                 if g is not None:
                     per_key[k] += (g * inputs[k]).abs().detach()
-    present = joint_present(obs)
-    joints = torch.where(present, per_key["joint_state"].sum(-1), 0.0).mean(0)
-    has = stream_present(obs)
-    streams = {}
-    for name in STREAMS:
-        total = sum(
+    per_stream = {
+        name: sum(
             (per_key[k].flatten(1).sum(1) for k in STREAM_KEYS[name] if k in per_key),
-            torch.zeros(has.shape[0]),
+            torch.zeros(mean.shape[0]),
         )
-        streams[name] = float(torch.where(has[:, STREAM_INDEX[name]], total, 0.0).mean())
+        for name in STREAMS
+    }
+    return _masked(obs, per_key["joint_state"].sum(-1), per_stream)
+
+
+def _masked(obs: Obs, per_joint: torch.Tensor, per_stream: dict[str, torch.Tensor]) -> Attribution:
+    """Per-observation values (B, J) and (B,) per stream, zero where the robot has no joint or
+    no stream, averaged over the batch."""
+    joints = torch.where(joint_present(obs), per_joint, 0.0).mean(0)
+    has = stream_present(obs)
+    streams = {
+        name: float(torch.where(has[:, STREAM_INDEX[name]], per_stream[name], 0.0).mean())
+        for name in STREAMS
+    }
     return Attribution(joints.numpy(), streams)
 
 
-def figure(robots: list[str], results: list[Attribution]) -> Figure:
+@torch.no_grad()
+def perturbation(
+    policy: nn.Module, obs: Obs, scale: float, draws: int = 8, seed: int = 0
+) -> Attribution:
+    """Perturbation attribution of ``policy``'s mean action on the batch ``obs`` of one robot:
+    for each joint slot and each stream in turn, Gaussian noise of standard deviation ``scale``
+    (observation units: joint-state rows lie in [-1, 1], positions are in metres) on its inputs
+    alone; the mean over ``draws`` draws (seeded by ``seed``) of the absolute change of
+    the mean action, summed over the robot's action slots."""
+    generator = torch.Generator().manual_seed(seed)
+    slots = action_mask(obs)
+    base = policy(obs).mean
+    batch, joints = obs["joint_state"].shape[:2]
+
+    def change(keys: tuple[str, ...], joint: int | None = None) -> torch.Tensor:
+        total = torch.zeros(batch)
+        if not keys:  # a stream no robot of this env has
+            return total
+        for _ in range(draws):
+            noisy = dict(obs)
+            for key in keys:
+                x = obs[key].clone()
+                target = x if joint is None else x[:, joint]
+                target += scale * torch.randn(target.shape, generator=generator)
+                noisy[key] = x
+            total += ((policy(noisy).mean - base).abs() * slots).sum(1)
+        return total / draws
+
+    per_joint = torch.stack([change(("joint_state",), j) for j in range(joints)], dim=1)
+    per_stream = {name: change(tuple(k for k in STREAM_KEYS[name] if k in obs)) for name in STREAMS}
+    return _masked(obs, per_joint, per_stream)
+
+
+def figure(
+    robots: list[str],
+    results: list[Attribution],
+    title: str = "what drives the action: share of |gradient x input|",
+) -> Figure:
     """One row per robot: each joint's and each stream's share of its attribution."""
     joints = len(results[0].joints)
     columns = [f"joint {j}" for j in range(joints)] + list(STREAMS)
@@ -97,6 +149,6 @@ def figure(robots: list[str], results: list[Attribution]) -> Figure:
     ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.axvline(joints - 0.5, color="white", lw=1.5)
-    ax.set_title("what drives the action: share of |gradient x input|", fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, label="share")
     return fig

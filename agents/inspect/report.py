@@ -123,8 +123,28 @@ def _replace(src: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def inspect_run(run: RunDir, robots: list[str], say: Callable[[str], None]) -> InspectReport:
-    """Compute every view that applies to ``run``'s network for ``robots`` and write them."""
+def _write_attribution(
+    writer: SummaryWriter,
+    folder: Path,
+    name: str,
+    title: str,
+    robots: list[str],
+    results: list[attr.Attribution],
+) -> None:
+    """One attribution method's heat map (``name.png``) and numbers (``name.json``)."""
+    _save(writer, attr.figure(robots, results, title), folder, name)
+    table = {
+        n: {"joints": a.joints.tolist(), "streams": a.streams}
+        for n, a in zip(robots, results, strict=True)
+    }
+    (folder / f"{name}.json").write_text(json.dumps(table, indent=2))
+
+
+def inspect_run(
+    run: RunDir, robots: list[str], say: Callable[[str], None], noise: float
+) -> InspectReport:
+    """Compute every view that applies to ``run``'s network for ``robots`` and write them;
+    ``noise`` is the scale of the perturbation attribution's noise."""
     cfg = run.config()
     training = resolve_robots(cfg.env.robots)
     policy = policy_module(run)
@@ -148,6 +168,7 @@ def inspect_run(run: RunDir, robots: list[str], say: Callable[[str], None]) -> I
 
     acting = [r for r in observed if r.task_env]
     attributed = [attr.attribution(policy, r.obs) for r in acting]
+    perturbed = [attr.perturbation(policy, r.obs, noise) for r in acting]
     if len(acting) < len(observed):
         cannot = ", ".join(r.name for r in observed if not r.task_env)
         report.skipped.append(f"attribution for {cannot}: cannot do the run's task")
@@ -166,13 +187,12 @@ def inspect_run(run: RunDir, robots: list[str], say: Callable[[str], None]) -> I
                 )
             if attributed:
                 names = [r.name for r in acting]
-                _save(writer, attr.figure(names, attributed), tmp, "attribution")
-                table = {
-                    n: {"joints": a.joints.tolist(), "streams": a.streams}
-                    for n, a in zip(names, attributed, strict=True)
-                }
-                (tmp / "attribution.json").write_text(json.dumps(table, indent=2))
+                title = "what drives the action: share of |gradient x input|"
+                _write_attribution(writer, tmp, "attribution", title, names, attributed)
                 report.written.append(f"attribution: {len(names)} robots")
+                title = f"what moves the action: share of |change| under noise {noise:g}"
+                _write_attribution(writer, tmp, "perturbation", title, names, perturbed)
+                report.written.append(f"perturbation attribution: {len(names)} robots")
             if weights:
                 transfer_json = run.path / "transfer" / "transfer.json"
                 _write_weights(writer, tmp, weights, trained, transfer_json, report)
