@@ -289,10 +289,11 @@ RAY_VEC_RUN = [
     "algo.n_epochs=1",
     "eval.freq=0",
     "checkpoint.freq=128",
+    "checkpoint.keep=10",
     "network.hidden=64",
 ]
 """SB3 PPO with its 2 envs in 2 Ray actors of an embedded Ray: a checkpoint every rollout of
-128 steps, 768 in all."""
+128 steps, all of them kept, 768 in all."""
 
 STARTUP_S = 300.0
 """How long the run may take to reach its first checkpoint (Ray's start included) on a busy
@@ -354,7 +355,8 @@ def test_a_killed_ray_vec_env_driver_resumes_with_new_actors(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert f"resuming from {latest[1]} (step {latest[0]})" in result.stderr
     assert PPO.load(run / "model.zip", device="cpu").num_timesteps == 768
-    assert steps_of(run) == ["step_000000512.zip", "step_000000640.zip", "step_000000768.zip"]
+    # Every checkpoint on the grid of checkpoint.freq, none at the resume's first step.
+    assert steps_of(run) == [f"step_{step:09d}.zip" for step in range(128, 769, 128)]
     assert not [p for p in run.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
     # The killed driver's Ray goes with it: GCS and raylet at once (PR_SET_PDEATHSIG), the
     # env actors and Ray's agents once they see their raylet gone.

@@ -25,7 +25,10 @@ class _Every(BaseCallback):
         self._next = 0
 
     def _init_callback(self) -> None:
-        self._next = (self.num_timesteps // self.freq + 1) * self.freq if self.freq else 0
+        # The model's count: a resumed model starts past 0, and the callback's own count is
+        # only set at its first step.
+        steps = self.model.num_timesteps
+        self._next = (steps // self.freq + 1) * self.freq if self.freq else 0
 
     def _on_step(self) -> bool:
         if self.freq and self.num_timesteps >= self._next:
