@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deepwe_rl.config import ConfigError, dump_config, load_config, parse_overrides, validate
+from tests.cli_runs import run_cli
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
@@ -45,6 +47,7 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
         ({"backend": "torch.nn.Module"}, "backend: Input should be 'sb3' or 'rllib'"),
         ({"network": {"attn_dim": 130}}, "attn_dim (130) must be divisible by attn_heads (4)"),
         ({"name": "../escape"}, "name: String should match pattern"),
+        ({"network": {"depth": 1, "layers": 2}}, "depth is the old name of layers"),
     ],
 )
 def test_bad_config_one_clear_line(raw: dict, message: str) -> None:
@@ -77,3 +80,30 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_validate(path: Path) -> None:
     load_config(path)
+
+
+@pytest.mark.slow
+def test_old_depth_key_trains_with_one_line(tmp_path: Path) -> None:
+    """``network.depth``, the old name of ``network.layers``, still trains: one line on
+    stderr says so, and the run's resolved config uses the new name."""
+    config = tmp_path / "old.yaml"
+    config.write_text("name: old\nnetwork:\n  hidden: 32\n  depth: 1\n")
+    result = run_cli(
+        "train",
+        str(config),
+        "total_timesteps=64",
+        "env.n_envs=1",
+        "env.robots=[panda]",
+        "algo.n_steps=64",
+        "algo.batch_size=64",
+        "algo.n_epochs=1",
+        "eval.freq=0",
+        "checkpoint.freq=0",
+        f"runs_dir={tmp_path / 'runs'}",
+    )
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "network.depth" in line]
+    assert said == ["network.depth is deprecated: read as network.layers=1"], result.stderr
+    (resolved,) = (tmp_path / "runs").glob("*/config.yaml")
+    network = yaml.safe_load(resolved.read_text())["network"]
+    assert network["layers"] == 1 and "depth" not in network

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 CASES = {
     "actor": (NetworkConfig(), lambda cfg: build_actor(cfg, 8)),
     "shared": (NetworkConfig(), lambda cfg: build_actor_critic(cfg, 8, share_encoder=True)),
-    "separate": (NetworkConfig(depth=3), lambda cfg: build_actor_critic(cfg, 8)),
-    "depth": (NetworkConfig(use_depth=True, depth=1), lambda cfg: build_actor_critic(cfg, 8)),
+    "separate": (NetworkConfig(layers=3), lambda cfg: build_actor_critic(cfg, 8)),
+    "depth": (NetworkConfig(use_depth=True, layers=1), lambda cfg: build_actor_critic(cfg, 8)),
 }
 
 

@@ -15,7 +15,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import Tensor
 
 from deepwe_rl.config import RunConfig
-from deepwe_rl.nn import Actor, NetworkConfig, build_actor_critic
+from deepwe_rl.nn import NetworkConfig, build_actor_critic
 
 # Every process that builds this module (the driver, env runners, learners) imports it first.
 ray_logging.drop_rl_module_config_warning()
@@ -47,7 +47,7 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
         )
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        policy = Actor(self.model.net, *self.model.bounds)(batch[Columns.OBS])
+        policy = self.model.act(batch[Columns.OBS])
         return {Columns.ACTION_DIST_INPUTS: dist_inputs(*policy)}
 
     def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

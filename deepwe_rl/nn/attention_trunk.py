@@ -13,8 +13,11 @@ import torch
 from torch import Tensor, nn
 
 from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.grouping import MorphologyGroups, from_grid, robot_layout, to_grid
 from deepwe_rl.nn.hypernetwork import GeneratedWeights
 from deepwe_rl.nn.layers import transformer_encoder
+from deepwe_rl.nn.stems import StreamInputs, StreamStems
+from deepwe_rl.nn.trunk import Trunk
 
 
 class AttentionWeights(NamedTuple):
@@ -41,7 +44,7 @@ def apply_per_joint(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return y.view(u, j, w, o).transpose(1, 2)
 
 
-class AttentionTrunk(nn.Module):
+class AttentionTrunk(Trunk[AttentionWeights]):
     """A transformer over one token per joint (its input row through its generated
     projection, the joint's code times a shared basis), one per stream and one robot token
     made from the robot embedding. The robot token's output is the feature vector; each
@@ -57,11 +60,6 @@ class AttentionTrunk(nn.Module):
         self.token = nn.Linear(cfg.desc_embed, cfg.attn_dim)
         self.encoder = transformer_encoder(cfg.attn_dim, cfg.attn_heads, cfg.attn_layers)
 
-    @property
-    def feature_width(self) -> int:
-        """Width of the features the output heads read."""
-        return self.width
-
     def prepare(self, gen: GeneratedWeights) -> AttentionWeights:
         """Per-robot weights from the generator's output."""
         u = gen.morphology.shape[0]
@@ -76,6 +74,38 @@ class AttentionTrunk(nn.Module):
         )
 
     def forward(
+        self,
+        joints: Tensor,
+        present: Tensor,
+        streams: StreamInputs,
+        stems: StreamStems,
+        groups: MorphologyGroups,
+        weights: AttentionWeights,
+        heads: nn.Linear,
+    ) -> Tensor:
+        """The batch laid out robot by robot (a padded grid, ``grouping.RobotLayout``), run,
+        and put back in batch order."""
+        layout = (
+            None if groups.inverse is None else robot_layout(groups.inverse, groups.rows.shape[0])
+        )
+        stream_grid = StreamInputs(
+            *(None if t is None else to_grid(t, layout).flatten(0, 1) for t in streams)
+        )
+        grid = to_grid(joints, layout)
+        u, w = grid.shape[:2]
+        joint_out, features = self._run(
+            grid,
+            to_grid(present, layout),
+            stems(stream_grid),
+            stream_grid.present.view(u, w, -1),
+            weights,
+        )
+        out = heads(features)
+        if joint_out is not None:
+            out = torch.cat([joint_out.flatten(2), out], dim=2)
+        return from_grid(out, layout)
+
+    def _run(
         self,
         joints: Tensor,
         joint_present: Tensor,

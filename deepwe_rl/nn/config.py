@@ -3,9 +3,12 @@ choices and bounds: the run config's ``network`` section is ``NetworkSizes`` plu
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import logging
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+logger = logging.getLogger(__name__)
 
 NetworkKind = Literal["deepwe", "mlp", "transformer"]
 TrunkKind = Literal["film", "attention"]
@@ -28,7 +31,7 @@ class NetworkSizes(BaseModel):
 
     kind: NetworkKind = "deepwe"
     hidden: int = Field(256, ge=8, le=4096)
-    depth: int = Field(2, ge=1, le=8)
+    layers: int = Field(2, ge=1, le=8, description="the trunk's (or the mlp's) hidden layers")
     desc_embed: int = Field(32, ge=4, le=1024)
     hyper_hidden: int = Field(64, ge=8, le=2048)
     stem_width: int = Field(64, ge=4, le=1024)
@@ -37,6 +40,20 @@ class NetworkSizes(BaseModel):
     attn_layers: int = Field(3, ge=1, le=12)
     attn_heads: int = Field(4, ge=1, le=16)
     attn_dim: int = Field(128, ge=8, le=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_depth(cls, data: Any) -> Any:
+        """The layer count was called ``depth`` (a word the depth image and the chain index
+        also use): still read, with a one-line deprecation message."""
+        if not isinstance(data, dict) or "depth" not in data:
+            return data
+        data = dict(data)
+        layers = data.pop("depth")
+        if "layers" in data:
+            raise ValueError("depth is the old name of layers: give layers only")
+        logger.warning("network.depth is deprecated: read as network.layers=%s", layers)
+        return {**data, "layers": layers}
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> NetworkSizes:

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_STATE_DIM
-from deepwe_rl.nn.attention_trunk import AttentionTrunk, AttentionWeights
+from deepwe_rl.nn.attention_trunk import AttentionTrunk
 from deepwe_rl.nn.config import NetworkConfig
-from deepwe_rl.nn.film_trunk import FilmTrunk, FilmWeights
-from deepwe_rl.nn.frozen import FrozenNet, freeze
-from deepwe_rl.nn.grouping import (
-    MorphologyGroups,
-    from_grid,
-    group_rows,
-    morphology_rows,
-    robot_layout,
-    split_rows,
-    to_grid,
-)
+from deepwe_rl.nn.film_trunk import FilmTrunk
+from deepwe_rl.nn.frozen import FrozenNet
+from deepwe_rl.nn.grouping import MorphologyGroups, group_rows, morphology_rows, split_rows
 from deepwe_rl.nn.hypernetwork import MorphologyEncoder, WeightGenerator
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN
 from deepwe_rl.nn.observation import Obs, joint_count, joint_inputs, joint_present
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 from deepwe_rl.nn.stems import StreamInputs, StreamStems
+from deepwe_rl.nn.trunk import Trunk
 from deepwe_rl.nn.weight_cache import GeneratedWeightCache
 
 
@@ -40,7 +33,7 @@ class DeepWeInputs(NamedTuple):
     streams: StreamInputs | None
 
 
-class DeepWeNet(SlotNet):
+class DeepWeNet(SlotNet[DeepWeInputs]):
     """The DeepWe network.
 
     Per distinct robot in a batch, the descriptor encoder and the hypernetwork generate each
@@ -68,7 +61,7 @@ class DeepWeNet(SlotNet):
         super().__init__(slot_outputs, has_value, action_input, value_outputs)
         self.cfg = cfg
         self.stems = StreamStems(cfg.stem_width, action_input, cfg.use_depth)
-        self.trunk: FilmTrunk | AttentionTrunk
+        self.trunk: Trunk[Any]
         if cfg.trunk == "film":
             self.trunk = FilmTrunk(cfg, self.stems.count * cfg.stem_width)
         else:
@@ -94,13 +87,13 @@ class DeepWeNet(SlotNet):
         )
         self.foldable = cfg.trunk == "film" and not action_input
 
-    def generate(self, rows: Tensor) -> FilmWeights | AttentionWeights:
+    def generate(self, rows: Tensor) -> Any:
         """The trunk's weights for the robots whose morphology rows are ``rows`` (U, R)."""
         desc, mask, gripper = split_rows(rows)
         e, m = self.morphology(desc, mask, gripper)
         return self.trunk.prepare(self.generator(e, m, mask))
 
-    def weights(self, groups: MorphologyGroups) -> FilmWeights | AttentionWeights:
+    def weights(self, groups: MorphologyGroups) -> Any:
         """Weights for the distinct robots of a batch: from the cache without gradients,
         generated afresh with them."""
         if self.cache is not None and not torch.is_grad_enabled():
@@ -112,14 +105,49 @@ class DeepWeNet(SlotNet):
         trunk, no action input)."""
         rows = morphology_rows({k: v[:1] for k, v in obs.items()})
         with torch.no_grad():
-            return freeze(self, rows, cast(FilmWeights, self.generate(rows)))
+            return self._freeze(rows, self.generate(rows))
+
+    def _freeze(self, rows: Tensor, weights: Any) -> FrozenNet:
+        """``weights``, generated for the robot whose morphology row is ``rows`` (1, R), folded
+        with this network's shared layers into a ``FrozenNet``. Call under ``torch.no_grad``."""
+        if not isinstance(self.trunk, FilmTrunk):
+            raise TypeError("only DeepWe networks with the FiLM trunk can be frozen")
+        if self.action_input:
+            raise TypeError("Q critics cannot be frozen: they read an action")
+        _, mask, has_gripper = split_rows(rows)
+        folded = self.trunk.fold(weights, mask)
+        # The output layer: the per-joint generated rows, the gripper head's (zeroed for a robot
+        # without a gripper) and the value head's.
+        k = self.slot_outputs
+        heads = torch.cat([self.heads.weight, self.heads.bias.unsqueeze(1)], dim=1)
+        head_rows = [heads[:k] * has_gripper.view(1, 1), heads[k:]]
+        if weights.out is not None:
+            head_rows.insert(0, weights.out[0])
+        head = torch.cat(head_rows)
+        state = {
+            "stem_w": self.stems.fused(),
+            **folded._asdict(),
+            "head_w": head[:, :-1].t(),
+            "head_b": head[:, -1],
+        }
+        if self.stems.depth is not None:
+            state.update({f"depth.{k}": v for k, v in self.stems.depth.state_dict().items()})
+        meta = {
+            "joints": int(mask.sum().item()),
+            "slots": mask.shape[1],
+            "outputs": k if weights.out is not None else 0,
+            "value": int(self.has_value),
+            "stem_width": self.stems.width,
+            "depth": int(self.stems.depth is not None),
+        }
+        return FrozenNet(meta, {k: v.detach().clone().contiguous() for k, v in state.items()})
 
     def _frozen_forward(
         self, obs: Obs, groups: MorphologyGroups, cache: GeneratedWeightCache
     ) -> SlotOutput:
         """The no-grad single-robot fast path: the robot's cached ``FrozenNet``."""
         frozen = cache.derive(
-            groups.rows, lambda: freeze(self, groups.rows, cache.lookup(groups.rows))
+            groups.rows, lambda: self._freeze(groups.rows, cache.lookup(groups.rows))
         )
         out = frozen(obs)
         slots = frozen.slots(out, joint_count(obs)) if self.slot_outputs else None
@@ -146,9 +174,9 @@ class DeepWeNet(SlotNet):
         )
 
     def forward(
-        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+        self, obs: Obs, action: Tensor | None = None, read: DeepWeInputs | None = None
     ) -> SlotOutput:
-        inputs = read if isinstance(read, DeepWeInputs) and action is None else None
+        inputs = read if action is None else None
         if inputs is None:
             present = joint_present(obs)
             inputs = DeepWeInputs(present, group_rows(morphology_rows(obs, present)), None, None)
@@ -162,19 +190,8 @@ class DeepWeNet(SlotNet):
         stream_inputs = inputs.streams
         if stream_inputs is None:
             stream_inputs = self.stems.inputs(obs, action)
-        if isinstance(self.trunk, FilmTrunk):
-            out = self.trunk(
-                joints,
-                present.to(joints.dtype),
-                self.stems(stream_inputs).flatten(1),
-                groups.inverse,
-                cast(FilmWeights, weights),
-                self.heads,
-            )
-            return self._split(out, joints.shape[1])
-        return self._attention_forward(
-            joints, present, stream_inputs, groups, cast(AttentionWeights, weights)
-        )
+        out = self.trunk(joints, present, stream_inputs, self.stems, groups, weights, self.heads)
+        return self._split(out, joints.shape[1])
 
     def _split(self, out: Tensor, joints: int) -> SlotOutput:
         """``SlotOutput`` from each sample's per-joint outputs (J * k, none without per-joint
@@ -184,32 +201,3 @@ class DeepWeNet(SlotNet):
             return SlotOutput(None, value)
         k = self.slot_outputs
         return SlotOutput(out[..., : (joints + 1) * k].unflatten(-1, (joints + 1, k)), value)
-
-    def _attention_forward(
-        self,
-        joints: Tensor,
-        present: Tensor,
-        stream_inputs: StreamInputs,
-        groups: MorphologyGroups,
-        weights: AttentionWeights,
-    ) -> SlotOutput:
-        trunk = cast(AttentionTrunk, self.trunk)
-        layout = (
-            None if groups.inverse is None else robot_layout(groups.inverse, groups.rows.shape[0])
-        )
-        stream_grid = StreamInputs(
-            *(None if t is None else to_grid(t, layout).flatten(0, 1) for t in stream_inputs)
-        )
-        joints = to_grid(joints, layout)
-        u, w = joints.shape[:2]
-        joint_out, features = trunk(
-            joints,
-            to_grid(present, layout),
-            self.stems(stream_grid),
-            stream_grid.present.view(u, w, -1),
-            weights,
-        )
-        heads = self.heads(features)
-        if joint_out is not None:
-            heads = torch.cat([joint_out.flatten(2), heads], dim=2)
-        return self._split(from_grid(heads, layout), joints.shape[2])

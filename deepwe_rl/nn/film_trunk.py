@@ -17,8 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deepwe_rl.morphology import JOINT_STATE_DIM
 from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.grouping import MorphologyGroups
 from deepwe_rl.nn.hypernetwork import FilmGenerator, GeneratedWeights
+from deepwe_rl.nn.stems import StreamInputs, StreamStems
+from deepwe_rl.nn.trunk import Trunk
 
 
 class FilmWeights(NamedTuple):
@@ -42,8 +46,20 @@ def joint_scale(joint_present: Tensor) -> Tensor:
     return joint_present.sum(-1, keepdim=True).clamp(min=1.0).rsqrt()
 
 
-class FilmTrunk(nn.Module):
-    """``depth`` ReLU layers of width H, the first one FiLM-modulated,
+class Folded(NamedTuple):
+    """The FiLM trunk folded for one robot into plain layers: the first layer's weight
+    ``first_w`` (joint state rows, then the stream encodings' rows) and bias ``first_b``, FiLM
+    included, and the later layers' weights ``rest_w`` (L - 1, H, H) and biases ``rest_b``
+    (L - 1, H), each applied as ``x @ w + b``."""
+
+    first_w: Tensor
+    first_b: Tensor
+    rest_w: Tensor
+    rest_b: Tensor
+
+
+class FilmTrunk(Trunk[FilmWeights]):
+    """``layers`` ReLU layers of width H, the first one FiLM-modulated,
     ``relu(scale * (W x + b) + shift)``, with ``scale`` and ``shift`` generated from the robot
     embedding.
 
@@ -72,12 +88,9 @@ class FilmTrunk(nn.Module):
         # initialised for.
         basis = torch.randn(cfg.joint_code, cfg.hidden) / math.sqrt(cfg.joint_code)
         self.basis = nn.Parameter(basis)
-        self.layers = nn.ModuleList(nn.Linear(cfg.hidden, cfg.hidden) for _ in range(cfg.depth - 1))
-
-    @property
-    def feature_width(self) -> int:
-        """Width of the features the output heads read."""
-        return self.width
+        self.layers = nn.ModuleList(
+            nn.Linear(cfg.hidden, cfg.hidden) for _ in range(cfg.layers - 1)
+        )
 
     def prepare(self, gen: GeneratedWeights) -> FilmWeights:
         """Per-robot weights from the generator's output."""
@@ -89,17 +102,35 @@ class FilmTrunk(nn.Module):
     def forward(
         self,
         joints: Tensor,
+        present: Tensor,
+        streams: StreamInputs,
+        stems: StreamStems,
+        groups: MorphologyGroups,
+        weights: FilmWeights,
+        heads: nn.Linear,
+    ) -> Tensor:
+        """The batch as it comes: each sample's robot is ``groups.inverse``, an index into
+        ``weights`` (None when the batch is one robot)."""
+        return self._run(
+            joints,
+            present.to(joints.dtype),
+            stems(streams).flatten(1),
+            groups.inverse,
+            weights,
+            heads,
+        )
+
+    def _run(
+        self,
+        joints: Tensor,
         joint_present: Tensor,
         streams: Tensor,
         robot: Tensor | None,
         weights: FilmWeights,
         heads: nn.Linear,
     ) -> Tensor:
-        """``joints`` (B, J, S) with padded rows zero, ``joint_present`` (B, J) 0/1, stream
-        encodings ``streams`` (B, n) and each sample's robot ``robot`` (B,), an index into
-        ``weights`` (None when the batch is one robot). ``heads`` are output layers shared by
-        all robots. Returns each sample's per-joint outputs (its own robot's, J * k of them,
-        none without per-joint outputs) followed by the outputs of ``heads``."""
+        """``joint_present`` (B, J) 0/1, stream encodings ``streams`` (B, n) and each sample's
+        robot ``robot`` (B,) or None."""
         batch = joints.shape[0]
         # Each joint's inputs scaled by joint_scale, then a 1 that reads its bias row.
         scale = joint_scale(joint_present)
@@ -136,3 +167,28 @@ class FilmTrunk(nn.Module):
         own = robot.unsqueeze(1) * per_robot + torch.arange(per_robot, device=robot.device)
         heads_columns = torch.arange(out.shape[1] - shared, out.shape[1], device=robot.device)
         return out.gather(1, torch.cat([own, heads_columns.expand(batch, -1)], dim=1))
+
+    def fold(self, weights: FilmWeights, mask: Tensor) -> Folded:
+        """This trunk with ``weights``, generated for one robot whose joint mask is ``mask``
+        (1, J), folded into plain layers. Joint j's input weights are its code's input rows
+        times the basis (scaled by 1/sqrt(joints)), its bias its code's last row times the
+        basis; the stream encodings enter through the code space too, and the FiLM scale and
+        shift fold into the first layer. Call under ``torch.no_grad``."""
+        joints, slots = int(mask.sum().item()), mask.shape[1]
+        scale, shift = weights.film[0].chunk(2)
+        code = weights.code[0].view(slots, JOINT_STATE_DIM + 1, -1)[:joints] @ self.basis
+        w_joint = code[:, :-1].flatten(0, 1) * joint_scale(mask)
+        stream_w = self.streams.weight.t() @ self.basis
+        first_b = code[:, -1].sum(0) + self.streams.bias @ self.basis + self.bias
+        layers = list(self.layers)
+        if layers:
+            rest_w = torch.stack([layer.weight.t() for layer in layers])
+            rest_b = torch.stack([layer.bias for layer in layers])
+        else:
+            rest_w, rest_b = (
+                first_b.new_zeros(0, self.width, self.width),
+                first_b.new_zeros(0, self.width),
+            )
+        return Folded(
+            torch.cat([w_joint, stream_w]) * scale, first_b * scale + shift, rest_w, rest_b
+        )

@@ -43,9 +43,9 @@ def flat_size(max_joints: int, use_depth: bool, action_input: bool) -> int:
     return max_joints * per_joint + streams + depth + action
 
 
-class MLPNet(SlotNet):
+class MLPNet(SlotNet[None]):
     """Flattens every observation key (padded joint rows and absent streams zeroed, masks as
-    0/1) and, for Q critics, the masked action, then an MLP of ``depth`` layers of width
+    0/1) and, for Q critics, the masked action, then an MLP of ``layers`` layers of width
     ``hidden`` with a linear head for all J + 1 slots and a value head."""
 
     def __init__(
@@ -61,7 +61,7 @@ class MLPNet(SlotNet):
         self.max_joints = max_joints
         self.use_depth = cfg.use_depth
         size = flat_size(max_joints, cfg.use_depth, action_input)
-        self.body = mlp([size] + [cfg.hidden] * cfg.depth)
+        self.body = mlp([size] + [cfg.hidden] * cfg.layers)
         self.slots = (
             scaled_head(cfg.hidden, (max_joints + 1) * slot_outputs, POLICY_HEAD_GAIN)
             if slot_outputs
@@ -103,9 +103,7 @@ class MLPNet(SlotNet):
             parts.append(torch.where(action_mask(obs) > 0.5, action, action.new_zeros(())))
         return torch.cat(parts, dim=1)
 
-    def forward(
-        self, obs: Obs, action: Tensor | None = None, read: object | None = None
-    ) -> SlotOutput:
+    def forward(self, obs: Obs, action: Tensor | None = None, read: None = None) -> SlotOutput:
         h = self.body(self.flatten(obs, action))
         value = None if self.value is None else self.value_of(self.value(h))
         if self.slots is None:

@@ -86,6 +86,10 @@ class ActorCritic(nn.Module):
         self.value_net = value_net
         self.bounds = (log_std_min, log_std_max)
 
+    def act(self, obs: Obs) -> ActorOutput:
+        """The policy alone, for rollouts: with a separate value network, that is not run."""
+        return _policy(self.net, self.net(obs).slots, obs, self.bounds)
+
     def forward(self, obs: Obs) -> PolicyOutput:
         read = None if self.value_net is None else self.net.read(obs)
         out = self.net(obs, read=read)

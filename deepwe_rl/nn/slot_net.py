@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from torch import Tensor, nn
 
@@ -20,7 +20,12 @@ class SlotOutput(NamedTuple):
     value: Tensor | None
 
 
-class SlotNet(nn.Module, metaclass=ABCMeta):
+ReadT = TypeVar("ReadT")
+"""What a kind of network reads from an observation batch before its own layers (``read``);
+``None`` for kinds that share nothing."""
+
+
+class SlotNet(nn.Module, Generic[ReadT], metaclass=ABCMeta):
     """A network from an observation batch (and, for Q critics, an action batch) to per-slot
     outputs and/or a per-sample value. Masking and clamping are the wrappers' business
     (``Actor``, ``ActorCritic``, ``QCritic``)."""
@@ -41,7 +46,7 @@ class SlotNet(nn.Module, metaclass=ABCMeta):
             return None
         return out[..., -1] if self.value_outputs == 1 else out[..., -self.value_outputs :]
 
-    def read(self, obs: Obs) -> object | None:
+    def read(self, obs: Obs) -> ReadT | None:
         """What this network reads from ``obs`` before its own layers, for another network of
         the same kind and inputs to reuse on the same batch (``ActorCritic`` passes it to
         both its networks); None when nothing is worth sharing."""
@@ -49,7 +54,7 @@ class SlotNet(nn.Module, metaclass=ABCMeta):
 
     @abstractmethod
     def forward(
-        self, obs: Obs, action: Tensor | None = None, read: object | None = None
+        self, obs: Obs, action: Tensor | None = None, read: ReadT | None = None
     ) -> SlotOutput:
         """``action`` (B, J + 1) must be given exactly when the net was built with
         ``action_input``; ``read`` is this kind of network's ``read(obs)`` or None."""

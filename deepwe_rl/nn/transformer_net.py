@@ -13,7 +13,7 @@ from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 from deepwe_rl.nn.stems import StreamStems
 
 
-class TransformerNet(SlotNet):
+class TransformerNet(SlotNet[None]):
     """Joint tokens from a shared linear map of ``[joint_state (+ action), joint_desc]``,
     stream tokens from the stream stems, a transformer encoder with padded joints and absent
     streams masked out of attention, a shared per-token decoder for each joint's outputs, and
@@ -39,9 +39,7 @@ class TransformerNet(SlotNet):
             self.gripper_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
         self.value = nn.Linear(width, self.value_outputs) if has_value else None
 
-    def forward(
-        self, obs: Obs, action: Tensor | None = None, read: object | None = None
-    ) -> SlotOutput:
+    def forward(self, obs: Obs, action: Tensor | None = None, read: None = None) -> SlotOutput:
         joints = joint_present(obs)
         desc = masked_rows(obs["joint_desc"], joints)
         joint_tokens = self.joint_token(torch.cat([joint_inputs(obs, action), desc], dim=2))
