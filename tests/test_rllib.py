@@ -144,6 +144,47 @@ def test_module_masks_the_slots_a_robot_lacks(kind: str) -> None:
     env.close()
 
 
+def test_both_backends_start_ppo_at_log_std_init() -> None:
+    """``algo.log_std_init`` is where PPO's learned, state-independent log-std starts on both
+    backends: the entropy of every robot's action distribution is that of its real slots
+    (panda: 7 joints and a gripper; proc:3:0: 3 joints) at that log-std, and it trains the
+    log-std parameter."""
+    from deepwe_rl.agents.sb3.train import _new_model, _vec_env
+
+    log_std = -1.5
+    cfg = tiny_config(
+        Path("unused"), algo={"n_steps": 50, "batch_size": 50, "log_std_init": log_std}
+    )
+    venv = _vec_env(cfg.model_copy(update={"backend": "sb3"}), ROBOTS)
+    obs = venv.reset()  # 4 envs, robots round robin
+    expected = torch.tensor([8.0, 3.0, 8.0, 3.0]) * (log_std + 0.5 * (1 + np.log(2 * np.pi)))
+
+    sb3 = _new_model(cfg.model_copy(update={"backend": "sb3"}), venv).policy
+    tensors = sb3.obs_to_tensor(obs)[0]
+    actions = torch.zeros(4, cfg.env.max_joints + 1)
+    sb3_entropy = sb3.evaluate_actions(tensors, actions)[2]
+
+    module = ActorCriticModule(
+        observation_space=venv.observation_space,
+        action_space=venv.action_space,
+        model_config=module_config(cfg),
+    )
+    batch = {Columns.OBS: {k: torch.as_tensor(v) for k, v in obs.items()}}
+    rllib_entropy = {
+        name: MaskedDiagGaussian.from_logits(out[Columns.ACTION_DIST_INPUTS]).entropy()
+        for name, out in (
+            ("rollout", module.forward_exploration(batch)),
+            ("train", module.forward_train(batch)),
+        )
+    }
+    venv.close()
+    for name, entropy in [("sb3", sb3_entropy), *rllib_entropy.items()]:
+        torch.testing.assert_close(entropy, expected, msg=name)
+    for model, entropy in ((sb3, sb3_entropy), (module, rllib_entropy["train"])):
+        entropy.sum().backward()
+        assert model.log_std.grad is not None and torch.all(model.log_std.grad != 0)
+
+
 def test_sub_envs_get_robots_round_robin(monkeypatch: pytest.MonkeyPatch) -> None:
     robots = ["panda", "proc:3:0", "proc:5:0"]
     # 2 runners x 2 sub-envs: slots 0..3.
@@ -236,6 +277,13 @@ def test_checkpoints_restore_as_algorithms(trained_run: RunDir) -> None:
         assert isinstance(algo.get_module(), ActorCriticModule)
     finally:
         algo.stop()
+
+
+@pytest.mark.slow
+def test_training_moves_the_learned_log_std(trained_run: RunDir) -> None:
+    module = RLModule.from_checkpoint(trained_run.path / FINAL / MODULE_IN_CHECKPOINT)
+    initial = torch.full((2,), tiny_config(Path("unused")).algo.log_std_init)
+    assert module.log_std.shape == (2,) and not torch.equal(module.log_std.detach(), initial)
 
 
 LOAD_WITHOUT_RAY = """

@@ -15,7 +15,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import Tensor
 
 from deepwe_rl.config import RunConfig
-from deepwe_rl.nn import NetworkConfig, build_actor_critic
+from deepwe_rl.nn import NetworkConfig, build_actor_critic, ppo_log_std, slot_log_std
 
 # Every process that builds this module (the driver, env runners, learners) imports it first.
 ray_logging.drop_rl_module_config_warning()
@@ -29,6 +29,7 @@ def module_config(cfg: RunConfig) -> dict[str, Any]:
         "network": network.model_dump(),
         "max_joints": cfg.env.max_joints,
         "share_encoder": cfg.network.share_encoder,
+        "log_std_init": cfg.algo.log_std_init,
     }
 
 
@@ -36,8 +37,10 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
     """PPO's policy and value function, built by ``deepwe_rl.nn.build_actor_critic``.
 
     Its action-distribution inputs are ``[mean, log_std, mask]`` per action slot, read by
-    ``MaskedDiagGaussian``. Rollouts run the policy network only; a training pass runs both
-    networks once and hands the values to ``compute_values`` as the "embeddings".
+    ``MaskedDiagGaussian``: the network's means, and the learned state-independent log-std of
+    SB3's PPO policy (``ppo_log_std``, from ``algo.log_std_init``), not the network's own.
+    Rollouts run the policy network only; a training pass runs both networks once and hands
+    the values to ``compute_values`` as the "embeddings".
     """
 
     def setup(self) -> None:
@@ -45,15 +48,19 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
         self.model = build_actor_critic(
             NetworkConfig(**cfg["network"]), cfg["max_joints"], cfg["share_encoder"]
         )
+        self.log_std = ppo_log_std(cfg["log_std_init"])
+
+    def _dist_inputs(self, mean: Tensor, mask: Tensor) -> Tensor:
+        return dist_inputs(mean, slot_log_std(self.log_std, mean), mask)
 
     def _forward(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         policy = self.model.act(batch[Columns.OBS])
-        return {Columns.ACTION_DIST_INPUTS: dist_inputs(*policy)}
+        return {Columns.ACTION_DIST_INPUTS: self._dist_inputs(policy.mean, policy.mask)}
 
     def _forward_train(self, batch: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         out = self.model(batch[Columns.OBS])
         return {
-            Columns.ACTION_DIST_INPUTS: dist_inputs(out.mean, out.log_std, out.mask),
+            Columns.ACTION_DIST_INPUTS: self._dist_inputs(out.mean, out.mask),
             Columns.EMBEDDINGS: out.value,
         }
 

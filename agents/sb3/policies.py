@@ -16,7 +16,14 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from torch import Tensor, nn
 
-from deepwe_rl.nn import NetworkConfig, build_actor, build_actor_critic, build_q_critic
+from deepwe_rl.nn import (
+    NetworkConfig,
+    build_actor,
+    build_actor_critic,
+    build_q_critic,
+    ppo_log_std,
+    slot_log_std,
+)
 
 
 def joint_slots(observation_space: spaces.Space) -> int:
@@ -63,7 +70,7 @@ class DeepWePPOPolicy(BasePolicy):
         self.net = build_actor_critic(
             NetworkConfig(**self.network), joint_slots(observation_space), share_encoder
         )
-        self.log_std = nn.Parameter(torch.full((2,), log_std_init))  # joints, gripper
+        self.log_std = ppo_log_std(log_std_init)
         self.optimizer = self.optimizer_class(
             self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
@@ -77,9 +84,7 @@ class DeepWePPOPolicy(BasePolicy):
 
     def _distribution_and_value(self, obs: PyTorchObs) -> tuple[MaskedGaussian, Tensor]:
         out = self.net(obs)
-        joints = out.mean.shape[1] - 1
-        log_std = torch.cat([self.log_std[:1].expand(joints), self.log_std[1:]]).expand_as(out.mean)
-        return MaskedGaussian(out.mean, log_std, out.mask), out.value
+        return MaskedGaussian(out.mean, slot_log_std(self.log_std, out.mean), out.mask), out.value
 
     def forward(
         self, obs: PyTorchObs, deterministic: bool = False

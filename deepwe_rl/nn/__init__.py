@@ -13,7 +13,15 @@ from deepwe_rl.nn.factory import (
     build_quantile_critic,
 )
 from deepwe_rl.nn.observation import Obs, action_mask
-from deepwe_rl.nn.policies import Actor, ActorCritic, ActorOutput, PolicyOutput, QCritic
+from deepwe_rl.nn.policies import (
+    Actor,
+    ActorCritic,
+    ActorOutput,
+    PolicyOutput,
+    QCritic,
+    ppo_log_std,
+    slot_log_std,
+)
 
 __all__ = [
     "Actor",
@@ -30,4 +38,6 @@ __all__ = [
     "build_q_critic",
     "build_quantile_critic",
     "export_policy",
+    "ppo_log_std",
+    "slot_log_std",
 ]

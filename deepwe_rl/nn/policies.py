@@ -48,6 +48,18 @@ def _policy(
     return ActorOutput(mean, log_std, mask)
 
 
+def ppo_log_std(init: float) -> nn.Parameter:
+    """PPO's learned log-std (both backends), independent of the state: one value for every
+    joint slot and one for the gripper, starting at ``init`` (``algo.log_std_init``)."""
+    return nn.Parameter(torch.full((2,), init))
+
+
+def slot_log_std(log_std: Tensor, mean: Tensor) -> Tensor:
+    """``ppo_log_std``'s two values spread over the action slots of ``mean`` (B, J + 1)."""
+    joints = mean.shape[1] - 1
+    return torch.cat([log_std[:1].expand(joints), log_std[1:]]).expand_as(mean)
+
+
 def _value(net: SlotNet, value: Tensor | None) -> Tensor:
     """The value output, or a clear error for a network built without one."""
     if value is None:
