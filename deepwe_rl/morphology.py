@@ -31,13 +31,53 @@ OBJECT_DIM = 13
 
 GOAL_DIM = 3
 
+DEPTH_SHAPE = (1, 32, 32)
+"""Shape of the optional depth image stream."""
+
 STREAMS = ("ee", "gripper", "object", "goal", "depth")
 """Sensor stream kinds, in the order of ``stream_mask``."""
 
 STREAM_INDEX = {name: i for i, name in enumerate(STREAMS)}
 
-DEPTH_SHAPE = (1, 32, 32)
-"""Shape of the optional depth image stream."""
+
+@dataclass(frozen=True)
+class ObservationKey:
+    """One entry of the observation dict. ``size``: one sample's shape (one joint slot's, for a
+    ``per_joint`` key, whose leading axis is the ``max_joints`` slots). ``stream``: the sensor
+    stream whose ``stream_mask`` column says whether the entry is real, None for entries every
+    robot has. ``unit``: entries lie in [0, 1] (masks, the depth image)."""
+
+    size: tuple[int, ...]
+    per_joint: bool = False
+    stream: str | None = None
+    unit: bool = False
+
+    def shape(self, max_joints: int) -> tuple[int, ...]:
+        """One sample's shape at ``max_joints`` joint slots."""
+        return (max_joints, *self.size) if self.per_joint else self.size
+
+
+OBSERVATION: dict[str, ObservationKey] = {
+    "joint_state": ObservationKey((JOINT_STATE_DIM,), per_joint=True),
+    "joint_desc": ObservationKey((JOINT_DESC_DIM,), per_joint=True),
+    "joint_mask": ObservationKey((), per_joint=True, unit=True),
+    "ee": ObservationKey((EE_DIM,), stream="ee"),
+    "gripper": ObservationKey((GRIPPER_DIM,), stream="gripper"),
+    "object": ObservationKey((OBJECT_DIM,), stream="object"),
+    "stream_mask": ObservationKey((len(STREAMS),), unit=True),
+    "achieved_goal": ObservationKey((GOAL_DIM,), stream="goal"),
+    "desired_goal": ObservationKey((GOAL_DIM,), stream="goal"),
+    "depth": ObservationKey(DEPTH_SHAPE, stream="depth", unit=True),
+}
+"""The observation layout, the one table of it: every key of the observation dict, in order;
+``depth`` only with the camera on (``observation_keys``). The spaces, the env, the synthetic
+batches and the networks read their shapes and streams from here."""
+
+
+def observation_keys(camera: bool) -> dict[str, ObservationKey]:
+    """The keys an env emits: all of ``OBSERVATION``, ``depth`` only with the camera on."""
+    return {name: key for name, key in OBSERVATION.items() if camera or name != "depth"}
+
 
 DEFAULT_MAX_JOINTS = 8
 

@@ -15,14 +15,7 @@ from deepwe_rl.envs.tasks.pick_and_place import PickAndPlace
 from deepwe_rl.envs.tasks.push import Push
 from deepwe_rl.envs.tasks.reach import Reach
 
-from deepwe_rl.morphology import (
-    DEPTH_SHAPE,
-    JOINT_STATE_DIM,
-    OBJECT_DIM,
-    STREAM_INDEX,
-    STREAMS,
-    check_fits,
-)
+from deepwe_rl.morphology import DEPTH_SHAPE, OBSERVATION, STREAM_INDEX, STREAMS, check_fits
 
 TaskName = Literal["reach", "push", "pick_and_place"]
 """The tasks: the one list of their names, which the run config reads too."""
@@ -105,8 +98,8 @@ class ManipulationEnv(gym.Env):
             ("depth", camera),
         ):
             self._streams[STREAM_INDEX[stream]] = float(real)
-        self._joint_state = np.zeros((max_joints, JOINT_STATE_DIM), dtype=np.float32)
-        self._object = np.zeros(OBJECT_DIM)
+        self._joint_state = np.zeros(OBSERVATION["joint_state"].shape(max_joints), np.float32)
+        self._object = np.zeros(OBSERVATION["object"].size)
         self._n = n
 
     # --- gymnasium API ----------------------------------------------------------------------

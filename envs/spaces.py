@@ -1,21 +1,12 @@
-"""The Gymnasium spaces of the observation contract (deepwe_rl.morphology holds the sizes)."""
+"""The Gymnasium spaces of the observation contract (``deepwe_rl.morphology.OBSERVATION``
+holds its layout)."""
 
 from __future__ import annotations
 
 import numpy as np
 from gymnasium import spaces
 
-from deepwe_rl.morphology import (
-    DEPTH_SHAPE,
-    EE_DIM,
-    GOAL_DIM,
-    GRIPPER_DIM,
-    JOINT_DESC_DIM,
-    JOINT_STATE_DIM,
-    OBJECT_DIM,
-    STREAMS,
-    action_dim,
-)
+from deepwe_rl.morphology import action_dim, observation_keys
 
 BOUND = 100.0
 """Bound of the unbounded-in-principle entries (velocities, positions): far beyond any real
@@ -28,20 +19,12 @@ def _box(shape: tuple[int, ...], low: float = -BOUND, high: float = BOUND) -> sp
 
 def observation_space(max_joints: int, camera: bool = False) -> spaces.Dict:
     """The same Dict space for every robot and task at a given ``max_joints``."""
-    keys: dict[str, spaces.Space] = {
-        "joint_state": _box((max_joints, JOINT_STATE_DIM)),
-        "joint_desc": _box((max_joints, JOINT_DESC_DIM)),
-        "joint_mask": _box((max_joints,), 0.0, 1.0),
-        "ee": _box((EE_DIM,)),
-        "gripper": _box((GRIPPER_DIM,)),
-        "object": _box((OBJECT_DIM,)),
-        "stream_mask": _box((len(STREAMS),), 0.0, 1.0),
-        "achieved_goal": _box((GOAL_DIM,)),
-        "desired_goal": _box((GOAL_DIM,)),
-    }
-    if camera:
-        keys["depth"] = _box(DEPTH_SHAPE, 0.0, 1.0)
-    return spaces.Dict(keys)
+    return spaces.Dict(
+        {
+            name: _box(key.shape(max_joints), 0.0, 1.0) if key.unit else _box(key.shape(max_joints))
+            for name, key in observation_keys(camera).items()
+        }
+    )
 
 
 def action_space(max_joints: int, control: str) -> spaces.Box:

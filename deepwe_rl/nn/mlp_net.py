@@ -7,28 +7,17 @@ import math
 import torch
 from torch import Tensor, nn
 
-from deepwe_rl.morphology import (
-    DEPTH_SHAPE,
-    EE_DIM,
-    GOAL_DIM,
-    GRIPPER_DIM,
-    JOINT_DESC_DIM,
-    JOINT_STATE_DIM,
-    STREAM_INDEX,
-    STREAMS,
-)
+from deepwe_rl.morphology import DEPTH_SHAPE, OBSERVATION, STREAM_INDEX, STREAMS
 from deepwe_rl.nn.config import NetworkConfig
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, mlp, scaled_head
 from deepwe_rl.nn.observation import (
-    OBJECT_INPUT_DIM,
+    STREAM_INPUTS,
     Obs,
     action_mask,
-    goal_input,
     joint_count,
     joint_present,
     masked_rows,
     masked_stream,
-    object_input,
     stream_present,
 )
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -36,8 +25,8 @@ from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 
 def flat_size(max_joints: int, use_depth: bool, action_input: bool) -> int:
     """Length of the flattened observation (and action) the MLP reads."""
-    per_joint = JOINT_STATE_DIM + JOINT_DESC_DIM + 1
-    streams = EE_DIM + GRIPPER_DIM + OBJECT_INPUT_DIM + 2 * GOAL_DIM + len(STREAMS)
+    per_joint = sum(math.prod(key.size) for key in OBSERVATION.values() if key.per_joint)
+    streams = sum(stream.width for stream in STREAM_INPUTS.values()) + len(STREAMS)
     depth = math.prod(DEPTH_SHAPE) if use_depth else 0
     action = max_joints + 1 if action_input else 0
     return max_joints * per_joint + streams + depth + action
@@ -81,10 +70,10 @@ class MLPNet(SlotNet[None]):
             masked_rows(obs["joint_state"], joints).flatten(1),
             masked_rows(obs["joint_desc"], joints).flatten(1),
             joints.to(obs["joint_state"].dtype),
-            masked_stream(obs["ee"], streams[:, STREAM_INDEX["ee"]]),
-            masked_stream(obs["gripper"], streams[:, STREAM_INDEX["gripper"]]),
-            masked_stream(object_input(obs), streams[:, STREAM_INDEX["object"]]),
-            masked_stream(goal_input(obs), streams[:, STREAM_INDEX["goal"]]),
+            *(
+                masked_stream(stream.read(obs), streams[:, STREAM_INDEX[name]])
+                for name, stream in STREAM_INPUTS.items()
+            ),
             streams.to(obs["joint_state"].dtype),
         ]
         if self.use_depth:

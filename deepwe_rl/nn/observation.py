@@ -6,10 +6,13 @@ rows and masked streams may hold anything (even NaN) without reaching a network'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
-from deepwe_rl.morphology import OBJECT_DIM, STREAM_INDEX
+from deepwe_rl.morphology import OBSERVATION, STREAM_INDEX
 
 Obs = dict[str, Tensor]
 """A batch of observations: float32 tensors with the batch dimension first."""
@@ -53,7 +56,7 @@ RELATIVE_SCALE = 10.0
 """Offsets between bodies enter the object stream in decimetres, so that the centimetre
 offsets a push or a grasp turns on are not lost among inputs of order one."""
 
-OBJECT_INPUT_DIM = OBJECT_DIM + 3
+OBJECT_INPUT_DIM = OBSERVATION["object"].size[0] + 3
 
 
 def object_input(obs: Obs) -> Tensor:
@@ -86,3 +89,26 @@ def gripper_input(obs: Obs, action: Tensor | None) -> Tensor:
     if action is None:
         return obs["gripper"]
     return torch.cat([obs["gripper"], action[:, -1:]], dim=1)
+
+
+class StreamInput(NamedTuple):
+    """What the networks read from one vector stream: ``read(obs)`` (B, ``width``)."""
+
+    width: int
+    read: Callable[[Obs], Tensor]
+
+
+def _key(name: str) -> StreamInput:
+    """A stream read as its observation key is."""
+    return StreamInput(OBSERVATION[name].size[0], lambda obs: obs[name])
+
+
+STREAM_INPUTS: dict[str, StreamInput] = {
+    "ee": _key("ee"),
+    "gripper": _key("gripper"),
+    "object": StreamInput(OBJECT_INPUT_DIM, object_input),
+    "goal": StreamInput(2 * OBSERVATION["desired_goal"].size[0], goal_input),
+}
+"""The vector streams' network inputs, in the order of ``stream_mask`` (depth, an image, comes
+after them): what the stems and the mlp baseline read."""
+assert [STREAM_INDEX[name] for name in STREAM_INPUTS] == list(range(len(STREAM_INPUTS)))

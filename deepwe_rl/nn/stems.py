@@ -16,25 +16,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepwe_rl.morphology import (
-    DEPTH_SHAPE,
-    EE_DIM,
-    GOAL_DIM,
-    GRIPPER_DIM,
-    STREAM_INDEX,
-)
+from deepwe_rl.morphology import DEPTH_SHAPE, STREAM_INDEX
 from deepwe_rl.nn.observation import (
     DEPTH,
-    OBJECT_INPUT_DIM,
+    STREAM_INPUTS,
     Obs,
-    goal_input,
     gripper_input,
     masked_stream,
-    object_input,
     stream_present,
 )
 
-VECTOR_STREAMS = ("ee", "gripper", "object", "goal")
+VECTOR_STREAMS = tuple(STREAM_INPUTS)
 """The vector streams, in the order of the stems' output slots; depth (if built) comes last.
 This is also their order in the observation's stream mask, whose first columns the stems read
 as presence flags."""
@@ -82,7 +74,10 @@ class StreamReader(nn.Module):
     def __init__(self, gripper_action: bool = False, use_depth: bool = False) -> None:
         super().__init__()
         self.use_depth = use_depth
-        self.in_dims = [EE_DIM, GRIPPER_DIM + int(gripper_action), OBJECT_INPUT_DIM, 2 * GOAL_DIM]
+        self.in_dims = [
+            stream.width + int(gripper_action and name == "gripper")
+            for name, stream in STREAM_INPUTS.items()
+        ]
         self.count = len(VECTOR_STREAMS) + int(use_depth)
         columns = [i for i, d in enumerate(self.in_dims) for _ in range(d)]
         columns += list(range(len(VECTOR_STREAMS)))
@@ -99,7 +94,11 @@ class StreamReader(nn.Module):
             present = present.clone()
             present[:, -1] = False
         flags = present[:, : len(VECTOR_STREAMS)].to(obs["ee"].dtype)
-        parts = [obs["ee"], gripper_input(obs, action), object_input(obs), goal_input(obs), flags]
+        parts = [
+            gripper_input(obs, action) if name == "gripper" else stream.read(obs)
+            for name, stream in STREAM_INPUTS.items()
+        ]
+        parts.append(flags)
         x = torch.where(present.index_select(1, self.column_stream), torch.cat(parts, 1), 0.0)
         depth = None
         if self.use_depth:

@@ -9,18 +9,11 @@ import numpy as np
 import torch
 
 from deepwe_rl.morphology import (
-    DEPTH_SHAPE,
-    EE_DIM,
-    GOAL_DIM,
-    GRIPPER_DIM,
-    JOINT_DESC_DIM,
-    JOINT_STATE_DIM,
-    OBJECT_DIM,
     STREAM_INDEX,
-    STREAMS,
     JointSpec,
     MorphologySpec,
     joint_state,
+    observation_keys,
 )
 from deepwe_rl.nn.observation import Obs
 
@@ -64,10 +57,13 @@ def observation_batch(
     values still random); the gripper stream follows each robot's ``has_gripper``. With
     ``depth`` a random depth image is included and marked present."""
     batch = len(robots)
-    state = np.zeros((batch, max_joints, JOINT_STATE_DIM), np.float32)
-    desc = np.zeros((batch, max_joints, JOINT_DESC_DIM), np.float32)
-    mask = np.zeros((batch, max_joints), np.float32)
-    streams = np.ones((batch, len(STREAMS)), np.float32)
+    shapes = {
+        name: (batch, *key.shape(max_joints)) for name, key in observation_keys(depth).items()
+    }
+    state = np.zeros(shapes["joint_state"], np.float32)
+    desc = np.zeros(shapes["joint_desc"], np.float32)
+    mask = np.zeros(shapes["joint_mask"], np.float32)
+    streams = np.ones(shapes["stream_mask"], np.float32)
     streams[:, STREAM_INDEX["depth"]] = float(depth)
     for name in missing:
         streams[:, STREAM_INDEX[name]] = 0.0
@@ -86,15 +82,15 @@ def observation_batch(
         "joint_state": state,
         "joint_desc": desc,
         "joint_mask": mask,
-        "ee": rng.normal(size=(batch, EE_DIM)),
-        "gripper": rng.uniform(0.0, 0.08, (batch, GRIPPER_DIM)),
-        "object": rng.normal(size=(batch, OBJECT_DIM)),
+        "ee": rng.normal(size=shapes["ee"]),
+        "gripper": rng.uniform(0.0, 0.08, shapes["gripper"]),
+        "object": rng.normal(size=shapes["object"]),
         "stream_mask": streams,
-        "achieved_goal": rng.uniform(-0.5, 0.5, (batch, GOAL_DIM)),
-        "desired_goal": rng.uniform(-0.5, 0.5, (batch, GOAL_DIM)),
+        "achieved_goal": rng.uniform(-0.5, 0.5, shapes["achieved_goal"]),
+        "desired_goal": rng.uniform(-0.5, 0.5, shapes["desired_goal"]),
     }
     if depth:
-        obs["depth"] = rng.uniform(0.0, 1.0, (batch, *DEPTH_SHAPE))
+        obs["depth"] = rng.uniform(0.0, 1.0, shapes["depth"])
     return {k: torch.as_tensor(np.asarray(v, np.float32)) for k, v in obs.items()}
 
 
