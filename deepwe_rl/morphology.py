@@ -79,8 +79,6 @@ def observation_keys(camera: bool) -> dict[str, ObservationKey]:
     return {name: key for name, key in OBSERVATION.items() if camera or name != "depth"}
 
 
-DEFAULT_MAX_JOINTS = 8
-
 # Scales that bring descriptor entries to roughly unit range. They are fixed constants, never a
 # function of max_joints, so the same robot gets the same descriptor at any padding.
 _VELOCITY_SCALE = 4.0

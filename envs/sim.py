@@ -24,11 +24,6 @@ class BulletSim:
         p.setTimeStep(timestep, physicsClientId=self.id)
         p.setGravity(0.0, 0.0, -9.81, physicsClientId=self.id)
 
-    @property
-    def dt(self) -> float:
-        """Simulated seconds per environment step."""
-        return self.timestep * self.substeps
-
     def step(self) -> None:
         for _ in range(self.substeps):
             p.stepSimulation(physicsClientId=self.id)

@@ -24,13 +24,13 @@ import torch
 from deepwe_rl.agents import training
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.interrupts import TrainingInterrupted
+from deepwe_rl.agents.ray_cluster import ray_session
 from deepwe_rl.agents.rllib.algorithm import check_config
 from deepwe_rl.agents.rllib.checkpoints import FINAL, MODULE_IN_CHECKPOINT
 from deepwe_rl.agents.rllib.distribution import MaskedDiagGaussian, dist_inputs
 from deepwe_rl.agents.rllib.loop import sampled_steps
 from deepwe_rl.agents.rllib.mixed_robot_env import MixedRobotEnv, env_config, robot_for
 from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
-from deepwe_rl.agents.rllib.session import ray_session
 from deepwe_rl.agents.rllib.train import train
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir, open_run_dir
 from deepwe_rl.agents.transfer.evaluate import transfer

@@ -47,7 +47,6 @@ class Task:
 
     name = "task"
     has_object = False
-    needs_gripper = False
 
     def __init__(self, sim: BulletSim, arm: Arm, reward: str, distance_threshold: float) -> None:
         self.sim = sim

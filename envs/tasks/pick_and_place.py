@@ -26,7 +26,6 @@ class PickAndPlace(ObjectTask):
     cube, the point above it, and the goal."""
 
     name = "PickAndPlace"
-    needs_gripper = True
 
     def __init__(self, sim: BulletSim, arm: Arm, reward: str, distance_threshold: float) -> None:
         if not arm.has_gripper:
