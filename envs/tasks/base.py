@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from deepwe_rl.envs.robots.arm import Arm
+from deepwe_rl.envs.robots.catalog import RobotSource
 from deepwe_rl.envs.sim import BulletSim
 
 from deepwe_rl.morphology import OBJECT_DIM
@@ -21,7 +22,8 @@ TABLE_BAND = (0.01, 0.045)
 
 class Workspace:
     """End-effector positions the arm reaches without putting a link through the table,
-    drawn once by forward kinematics of random joint configurations."""
+    drawn once by forward kinematics of random joint configurations. ``workspace(arm)`` draws
+    them once per robot."""
 
     def __init__(self, arm: Arm, samples: int = 4000) -> None:
         rng = np.random.default_rng(zlib.crc32(arm.source.name.encode()))
@@ -36,6 +38,17 @@ class Workspace:
         """Reachable points whose height lies in ``[low, high]``."""
         z = self.points[:, 2]
         return self.points[(z >= low) & (z <= high)]
+
+
+_WORKSPACES: dict[RobotSource, Workspace] = {}
+
+
+def workspace(arm: Arm) -> Workspace:
+    """The arm's ``Workspace``, drawn once per robot in a process and shared by every env of
+    that robot: the draw is a function of the robot alone, and takes seconds."""
+    if arm.source not in _WORKSPACES:
+        _WORKSPACES[arm.source] = Workspace(arm)
+    return _WORKSPACES[arm.source]
 
 
 class Task:
@@ -125,6 +138,9 @@ class TableRegion:
         return np.array([x, y, height])
 
 
+_REGIONS: dict[tuple[str, RobotSource], TableRegion] = {}
+
+
 class ObjectTask(Task):
     """A task with one cube on the table that must be brought to the goal.
 
@@ -141,12 +157,7 @@ class ObjectTask(Task):
 
     def __init__(self, sim: BulletSim, arm: Arm, reward: str, distance_threshold: float) -> None:
         super().__init__(sim, arm, reward, distance_threshold)
-        table = Workspace(arm).band(*TABLE_BAND)
-        if len(table) < 5:
-            raise ValueError(
-                f"robot '{arm.source.name}' cannot reach the table top, so it cannot do {self.name}"
-            )
-        self.region = self._region(table)
+        self.region = self._table_region()
         self.object = self._add_object()
         self.object_start = np.zeros(3)
         self._state = np.zeros(OBJECT_DIM)
@@ -157,6 +168,20 @@ class ObjectTask(Task):
                 f"robot '{arm.source.name}' cannot reach the cube and goal in front of it, "
                 f"so it cannot do {self.name}"
             ) from None
+
+    def _table_region(self) -> TableRegion:
+        """``_region`` of the table points the arm reaches, found once per task and robot in a
+        process (a PickAndPlace region tries dozens of grasps, which takes seconds)."""
+        key = (self.name, self.arm.source)
+        if key not in _REGIONS:
+            table = workspace(self.arm).band(*TABLE_BAND)
+            if len(table) < 5:
+                raise ValueError(
+                    f"robot '{self.arm.source.name}' cannot reach the table top, "
+                    f"so it cannot do {self.name}"
+                )
+            _REGIONS[key] = self._region(table)
+        return _REGIONS[key]
 
     def _region(self, table: np.ndarray) -> TableRegion:
         """The square the cube and goal are drawn in, given the table points the arm reaches."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from deepwe_rl.envs.tasks.base import MIN_RADIUS, Task, Workspace
+from deepwe_rl.envs.tasks.base import MIN_RADIUS, Task, workspace
 
 _MIN_GOAL_HEIGHT = 0.05
 
@@ -28,7 +28,7 @@ class Reach(Task):
             if lowest >= 0.0 and ee[2] >= _MIN_GOAL_HEIGHT and np.hypot(ee[0], ee[1]) >= MIN_RADIUS:
                 self.goal = ee
                 return
-        points = Workspace(self.arm).band(_MIN_GOAL_HEIGHT, np.inf)
+        points = workspace(self.arm).band(_MIN_GOAL_HEIGHT, np.inf)
         if len(points) == 0:
             raise ValueError(
                 f"robot '{self.arm.source.name}' has no reachable point above the table"
