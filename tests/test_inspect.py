@@ -92,6 +92,18 @@ def test_inspect_writes_the_perturbation_heat_map(deepwe_run: Path) -> None:
     assert perturbed["panda"]["streams"]["depth"] == 0.0
 
 
+def test_inspect_exports_the_robot_embeddings_pca(deepwe_run: Path) -> None:
+    """The robot embeddings' first two principal components, one row per projector robot."""
+    folder = deepwe_run / "inspect"
+    pca = json.loads((folder / "embedding_pca.json").read_text())
+    assert [r["name"] for r in pca["robots"]] == _robot_names(deepwe_run)
+    assert {r["name"]: r["category"] for r in pca["robots"]}[HELD_OUT_ROBOT] == "real-heldout"
+    first, second = pca["explained_variance_ratio"]
+    assert 1.0 >= first >= second >= 0.0 and first + second <= 1.0 + 1e-6
+    assert abs(sum(r["pc1"] for r in pca["robots"])) < 1e-3  # centred over these robots
+    assert (folder / "embedding_pca.png").stat().st_size > 0
+
+
 def test_inspect_after_transfer_draws_distance_against_success(
     deepwe_run: Path,
 ) -> None:

@@ -12,9 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from deepwe_rl.agents.inspect.model import RobotObs
+from deepwe_rl.agents.robots import short_name
+from matplotlib.figure import Figure
 from torch.utils.tensorboard import SummaryWriter
 
 from deepwe_rl.nn.deepwe import DeepWeNet
@@ -97,3 +104,81 @@ def write_projector(writer: SummaryWriter, emb: Embeddings) -> None:
 def embedding_files(folder: Path) -> list[Path]:
     """The projector files under ``folder``."""
     return sorted(p for p in folder.rglob("*") if p.suffix in (".tsv", ".pbtxt"))
+
+
+def robot_pca(emb: Embeddings) -> dict:
+    """The robot embeddings projected on their first two principal components (centred over
+    the robots given): per robot its name, joints, category and coordinates, and the share of
+    the variance each component explains."""
+    centred = emb.robots - emb.robots.mean(0)
+    _, sing, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ vt[:2].T
+    variance = sing**2
+    explained = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
+    return {
+        "explained_variance_ratio": [round(float(v), 4) for v in explained],
+        "robots": [
+            {
+                "name": meta[0],
+                "joints": int(meta[1]),
+                "category": meta[2],
+                "pc1": round(float(x), 5),
+                "pc2": round(float(y), 5),
+            }
+            for meta, (x, y) in zip(emb.robot_meta, coords, strict=True)
+        ],
+    }
+
+
+def _label_positions(points: list[tuple[float, float]], widths: list[float]) -> list[float]:
+    """Heights (axes fractions) for labels right of ``points`` (axes fractions) of ``widths``,
+    top to bottom, each moved down until it overlaps no label placed before it."""
+    line = 0.032
+    placed: list[tuple[float, float, float]] = []
+    heights = [0.0] * len(points)
+    for i in sorted(range(len(points)), key=lambda i: -points[i][1]):
+        x, y = points[i][0] + 0.012, points[i][1]
+        while any(
+            abs(y - py) < line and x < px + pw and px < x + widths[i] for px, py, pw in placed
+        ):
+            y -= line
+        placed.append((x, y, widths[i]))
+        heights[i] = y
+    return heights
+
+
+def pca_figure(pca: dict) -> Figure:
+    """``robot_pca``'s plane: one point per robot, coloured by category, labelled with its
+    name and joint count (labels stacked so that none overlaps another, with a line to the
+    point when moved)."""
+    fig, ax = plt.subplots(figsize=(8.5, 6.5), layout="constrained")
+    robots = pca["robots"]
+    for i, name in enumerate(dict.fromkeys(r["category"] for r in robots)):
+        mine = [r for r in robots if r["category"] == name]
+        ax.scatter([r["pc1"] for r in mine], [r["pc2"] for r in mine], label=name, color=f"C{i}")
+    xs, ys = [r["pc1"] for r in robots], [r["pc2"] for r in robots]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    ax.set_xlim(min(xs) - 0.05 * span_x, max(xs) + 0.35 * span_x)
+    ax.set_ylim(min(ys) - 0.35 * span_y, max(ys) + 0.08 * span_y)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    points = [((x - x0) / (x1 - x0), (y - y0) / (y1 - y0)) for x, y in zip(xs, ys, strict=True)]
+    labels = [f"{short_name(r['name'])} ({r['joints']}j)" for r in robots]
+    heights = _label_positions(points, [0.0095 * len(label) for label in labels])
+    for label, (x, y), height in zip(labels, points, heights, strict=True):
+        moved = abs(height - y) > 1e-9
+        ax.annotate(
+            label,
+            (x, y),
+            xycoords="axes fraction",
+            xytext=(x + 0.012 + (0.02 if moved else 0.0), height),
+            textcoords="axes fraction",
+            fontsize=7,
+            va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if moved else None,
+        )
+    pc1, pc2 = pca["explained_variance_ratio"]
+    ax.set_xlabel(f"PC 1 ({pc1:.0%} of the variance)")
+    ax.set_ylabel(f"PC 2 ({pc2:.0%} of the variance)")
+    ax.set_title("robot embeddings, first two principal components", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    return fig

@@ -185,6 +185,11 @@ def inspect_run(
                     f"embedding projector: {len(embedded.robot_meta)} robots, "
                     f"{len(embedded.joint_meta)} joints"
                 )
+                if len(embedded.robot_meta) > 2:
+                    pca = emb.robot_pca(embedded)
+                    (tmp / "embedding_pca.json").write_text(json.dumps(pca, indent=2))
+                    _save(writer, emb.pca_figure(pca), tmp, "embedding_pca")
+                    report.written.append("embedding_pca.png: robot embeddings, first two PCs")
             if attributed:
                 names = [r.name for r in acting]
                 title = "what drives the action: share of |gradient x input|"
