@@ -86,6 +86,11 @@ class RunDir:
         entries = self._checkpoint_entries()
         return entries[-1] if entries else None
 
+    def newest_model(self) -> Path | None:
+        """The final model, or else the newest periodic checkpoint; None before the first."""
+        latest = self.latest_checkpoint()
+        return self.final_model or (latest[1] if latest else None)
+
     def prune_checkpoints(self, keep: int) -> None:
         for _, entry in self._checkpoint_entries()[:-keep]:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()

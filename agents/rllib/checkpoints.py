@@ -57,12 +57,10 @@ def final_path(run: RunDir) -> Path:
 
 def newest_model(run: RunDir) -> Path:
     """The final checkpoint, or else the newest periodic one."""
-    if final_path(run).is_dir():
-        return final_path(run)
-    latest = run.latest_checkpoint()
-    if latest is None:
+    path = run.newest_model()
+    if path is None:
         raise ConfigError(f"no RLlib checkpoint in {run.path}: the run saved no model yet")
-    return latest[1]
+    return path
 
 
 def newest_module(run: RunDir) -> str:

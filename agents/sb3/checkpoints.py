@@ -50,9 +50,7 @@ def save_final(model: BaseAlgorithm, run: RunDir) -> Path:
 
 def newest_model(run: RunDir) -> Path:
     """The final model, or else the newest periodic checkpoint."""
-    if final_path(run).is_file():
-        return final_path(run)
-    latest = run.latest_checkpoint()
-    if latest is None:
+    path = run.newest_model()
+    if path is None:
         raise ConfigError(f"run has no model or checkpoint yet: {run.path}")
-    return latest[1]
+    return path

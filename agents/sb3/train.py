@@ -109,42 +109,42 @@ def _new_model(cfg: RunConfig, venv: VecEnv) -> BaseAlgorithm:
             },
             **common,
         )
-    # SAC or TQC (agents.training checked the name).
-    her = (
-        {
-            "replay_buffer_class": HerReplayBuffer,
-            "replay_buffer_kwargs": {
-                "n_sampled_goal": a.her_n_sampled_goal,
-                "goal_selection_strategy": "future",
-            },
-        }
-        if a.her
-        else {}
-    )
-    policy: Any = DeepWeSACPolicy
-    policy_kwargs: dict[str, Any] = {"network": network}
-    extra: dict[str, Any] = {}
-    if a.name == "tqc":
-        from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
+    else:  # SAC or TQC: agents.training checked the name
+        her = (
+            {
+                "replay_buffer_class": HerReplayBuffer,
+                "replay_buffer_kwargs": {
+                    "n_sampled_goal": a.her_n_sampled_goal,
+                    "goal_selection_strategy": "future",
+                },
+            }
+            if a.her
+            else {}
+        )
+        policy: Any = DeepWeSACPolicy
+        policy_kwargs: dict[str, Any] = {"network": network}
+        extra: dict[str, Any] = {}
+        if a.name == "tqc":
+            from deepwe_rl.agents.sb3.tqc_policy import DeepWeTQCPolicy
 
-        policy = DeepWeTQCPolicy
-        policy_kwargs["n_quantiles"] = a.n_quantiles
-        extra["top_quantiles_to_drop_per_net"] = a.top_quantiles_to_drop
-    return algo_class(a.name)(
-        policy,
-        venv,
-        buffer_size=a.buffer_size,
-        learning_starts=a.learning_starts,
-        tau=a.tau,
-        train_freq=a.train_freq,
-        gradient_steps=a.gradient_steps,
-        # Padded slots carry no entropy, so the target counts the robots' real slots.
-        target_entropy=-_mean_action_slots(venv),
-        policy_kwargs=policy_kwargs,
-        **her,
-        **extra,
-        **common,
-    )
+            policy = DeepWeTQCPolicy
+            policy_kwargs["n_quantiles"] = a.n_quantiles
+            extra["top_quantiles_to_drop_per_net"] = a.top_quantiles_to_drop
+        return algo_class(a.name)(
+            policy,
+            venv,
+            buffer_size=a.buffer_size,
+            learning_starts=a.learning_starts,
+            tau=a.tau,
+            train_freq=a.train_freq,
+            gradient_steps=a.gradient_steps,
+            # Padded slots carry no entropy, so the target counts the robots' real slots.
+            target_entropy=-_mean_action_slots(venv),
+            policy_kwargs=policy_kwargs,
+            **her,
+            **extra,
+            **common,
+        )
 
 
 def algo_class(name: str) -> type[BaseAlgorithm]:

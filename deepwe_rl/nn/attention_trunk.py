@@ -13,11 +13,11 @@ import torch
 from torch import Tensor, nn
 
 from deepwe_rl.nn.config import NetworkConfig
-from deepwe_rl.nn.grouping import MorphologyGroups, from_grid, robot_layout, to_grid
+from deepwe_rl.nn.grouping import from_grid, robot_layout, to_grid
 from deepwe_rl.nn.hypernetwork import GeneratedWeights
 from deepwe_rl.nn.layers import transformer_encoder
-from deepwe_rl.nn.stems import StreamInputs, StreamStems
-from deepwe_rl.nn.trunk import Trunk
+from deepwe_rl.nn.stems import StreamInputs
+from deepwe_rl.nn.trunk import Trunk, TrunkInputs
 
 
 class AttentionWeights(NamedTuple):
@@ -73,18 +73,10 @@ class AttentionTrunk(Trunk[AttentionWeights]):
             projection[:, :, :-1], projection[:, :, -1], w_out, b_out, self.token(gen.morphology)
         )
 
-    def forward(
-        self,
-        joints: Tensor,
-        present: Tensor,
-        streams: StreamInputs,
-        stems: StreamStems,
-        groups: MorphologyGroups,
-        weights: AttentionWeights,
-        heads: nn.Linear,
-    ) -> Tensor:
+    def forward(self, inputs: TrunkInputs, weights: AttentionWeights) -> Tensor:
         """The batch laid out robot by robot (a padded grid, ``grouping.RobotLayout``), run,
         and put back in batch order."""
+        joints, present, streams, groups, stems, heads = inputs
         layout = (
             None if groups.inverse is None else robot_layout(groups.inverse, groups.rows.shape[0])
         )

@@ -18,7 +18,7 @@ from deepwe_rl.nn.layers import POLICY_HEAD_GAIN
 from deepwe_rl.nn.observation import Obs, joint_count, joint_inputs, joint_present
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 from deepwe_rl.nn.stems import StreamInputs, StreamStems
-from deepwe_rl.nn.trunk import Trunk
+from deepwe_rl.nn.trunk import Trunk, TrunkInputs
 from deepwe_rl.nn.weight_cache import GeneratedWeightCache
 
 
@@ -190,7 +190,9 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
         stream_inputs = inputs.streams
         if stream_inputs is None:
             stream_inputs = self.stems.inputs(obs, action)
-        out = self.trunk(joints, present, stream_inputs, self.stems, groups, weights, self.heads)
+        out = self.trunk(
+            TrunkInputs(joints, present, stream_inputs, groups, self.stems, self.heads), weights
+        )
         return self._split(out, joints.shape[1])
 
     def _split(self, out: Tensor, joints: int) -> SlotOutput:

@@ -19,10 +19,8 @@ from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_STATE_DIM
 from deepwe_rl.nn.config import NetworkConfig
-from deepwe_rl.nn.grouping import MorphologyGroups
 from deepwe_rl.nn.hypernetwork import FilmGenerator, GeneratedWeights
-from deepwe_rl.nn.stems import StreamInputs, StreamStems
-from deepwe_rl.nn.trunk import Trunk
+from deepwe_rl.nn.trunk import Trunk, TrunkInputs
 
 
 class FilmWeights(NamedTuple):
@@ -99,26 +97,12 @@ class FilmTrunk(Trunk[FilmWeights]):
         out = None if gen.out is None else gen.out.reshape(u, -1, self.width + 1)
         return FilmWeights(code, out, self.film(gen.morphology))
 
-    def forward(
-        self,
-        joints: Tensor,
-        present: Tensor,
-        streams: StreamInputs,
-        stems: StreamStems,
-        groups: MorphologyGroups,
-        weights: FilmWeights,
-        heads: nn.Linear,
-    ) -> Tensor:
+    def forward(self, inputs: TrunkInputs, weights: FilmWeights) -> Tensor:
         """The batch as it comes: each sample's robot is ``groups.inverse``, an index into
         ``weights`` (None when the batch is one robot)."""
-        return self._run(
-            joints,
-            present.to(joints.dtype),
-            stems(streams).flatten(1),
-            groups.inverse,
-            weights,
-            heads,
-        )
+        joints, present, streams, groups, stems, heads = inputs
+        encoded = stems(streams).flatten(1)
+        return self._run(joints, present.to(joints.dtype), encoded, groups.inverse, weights, heads)
 
     def _run(
         self,

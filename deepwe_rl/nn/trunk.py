@@ -4,7 +4,7 @@ and the attention trunk (``attention_trunk.py``)."""
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from torch import Tensor, nn
 
@@ -14,6 +14,21 @@ from deepwe_rl.nn.stems import StreamInputs, StreamStems
 
 W = TypeVar("W")
 """A trunk's generated weights for the distinct robots of a batch, ready to apply."""
+
+
+class TrunkInputs(NamedTuple):
+    """What a DeepWe network hands its trunk: the batch, ``joints`` (B, J, S) with padded rows
+    zero, the joint mask ``present`` (B, J), the stream inputs ``streams`` and the robot
+    ``groups`` (whose distinct rows the weights were prepared for), and the shared layers
+    around the trunk, ``stems`` (which encode the streams) and ``heads`` (output layers shared
+    by all robots)."""
+
+    joints: Tensor
+    present: Tensor
+    streams: StreamInputs
+    groups: MorphologyGroups
+    stems: StreamStems
+    heads: nn.Linear
 
 
 class Trunk(nn.Module, Generic[W], metaclass=ABCMeta):
@@ -32,18 +47,6 @@ class Trunk(nn.Module, Generic[W], metaclass=ABCMeta):
         """Per-robot weights from the generator's output."""
 
     @abstractmethod
-    def forward(
-        self,
-        joints: Tensor,
-        present: Tensor,
-        streams: StreamInputs,
-        stems: StreamStems,
-        groups: MorphologyGroups,
-        weights: W,
-        heads: nn.Linear,
-    ) -> Tensor:
-        """``joints`` (B, J, S) with padded rows zero, the joint mask ``present`` (B, J), the
-        stream inputs that ``stems`` encode, the batch's robot ``groups`` (whose distinct rows
-        ``weights`` were prepared for) and ``heads``, output layers shared by all robots.
-        Returns (B, J * k + heads' outputs): each sample's per-joint outputs (its own robot's,
-        none without per-joint outputs), then the outputs of ``heads``."""
+    def forward(self, inputs: TrunkInputs, weights: W) -> Tensor:
+        """(B, J * k + heads' outputs): each sample's per-joint outputs (its own robot's, none
+        without per-joint outputs), then the outputs of ``inputs.heads``."""
