@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from deepwe_rl.nn import NetworkConfig, build_actor, build_q_critic
 from deepwe_rl.nn.deepwe import DeepWeNet
 from deepwe_rl.nn.mlp_net import MLPNet
+from deepwe_rl.nn.observation import goal_input
 from deepwe_rl.nn.transformer_net import TransformerNet
 
 
@@ -32,3 +34,18 @@ def test_kind_selects_architecture(kind: str, net_type: type) -> None:
     cfg = NetworkConfig(kind=kind, hidden=32, attn_dim=32, desc_embed=16, hyper_hidden=16)
     assert isinstance(build_actor(cfg, 4).net, net_type)
     assert isinstance(build_q_critic(cfg, 4).net, net_type)
+
+
+def test_a_model_saved_with_other_inputs_is_refused_in_one_line() -> None:
+    saved = NetworkConfig(kind="mlp", hidden=32).model_dump()
+    assert NetworkConfig.saved(saved) == NetworkConfig(kind="mlp", hidden=32)
+    assert NetworkConfig.saved({"hidden": 32}) == NetworkConfig(hidden=32)  # a user's dict
+    del saved["inputs"]  # saved before the networks had an inputs version: version 1
+    with pytest.raises(ValueError, match=r"^this model's networks read observations as version 1"):
+        NetworkConfig.saved(saved)
+
+
+def test_the_goal_offset_enters_in_decimetres() -> None:
+    desired, achieved = torch.tensor([[0.5, 0.1, 0.2]]), torch.tensor([[0.45, 0.1, 0.23]])
+    read = goal_input({"desired_goal": desired, "achieved_goal": achieved})
+    assert torch.allclose(read, torch.tensor([[0.5, 0.1, 0.2, 0.5, 0.0, -0.3]]))

@@ -46,7 +46,7 @@ class ActorCriticModule(TorchRLModule, ValueFunctionAPI):
     def setup(self) -> None:
         cfg = self.model_config
         self.model = build_actor_critic(
-            NetworkConfig(**cfg["network"]), cfg["max_joints"], cfg["share_encoder"]
+            NetworkConfig.saved(cfg["network"]), cfg["max_joints"], cfg["share_encoder"]
         )
         self.log_std = ppo_log_std(cfg["log_std_init"])
 

@@ -68,7 +68,7 @@ class DeepWePPOPolicy(BasePolicy):
         self.share_encoder = share_encoder
         self.log_std_init = log_std_init
         self.net = build_actor_critic(
-            NetworkConfig(**self.network), joint_slots(observation_space), share_encoder
+            NetworkConfig.saved(self.network), joint_slots(observation_space), share_encoder
         )
         self.log_std = ppo_log_std(log_std_init)
         self.optimizer = self.optimizer_class(
@@ -112,7 +112,7 @@ class DeepWeSACActor(BasePolicy):
         self, observation_space: spaces.Space, action_space: spaces.Box, network: dict[str, Any]
     ) -> None:
         super().__init__(observation_space, action_space, squash_output=True)
-        self.net = build_actor(NetworkConfig(**network), joint_slots(observation_space))
+        self.net = build_actor(NetworkConfig.saved(network), joint_slots(observation_space))
 
     def _distribution(self, obs: PyTorchObs) -> MaskedSquashedGaussian:
         out = self.net(obs)
@@ -140,7 +140,7 @@ class DeepWeQCritics(BaseModel):
         n_critics: int = 2,
     ) -> None:
         super().__init__(observation_space, action_space)
-        cfg, max_joints = NetworkConfig(**network), joint_slots(observation_space)
+        cfg, max_joints = NetworkConfig.saved(network), joint_slots(observation_space)
         self.q_networks = nn.ModuleList(build_q_critic(cfg, max_joints) for _ in range(n_critics))
 
     def forward(self, obs: PyTorchObs, actions: Tensor) -> tuple[Tensor, ...]:

@@ -29,7 +29,7 @@ class DeepWeQuantileCritics(BaseModel):
         n_critics: int = 2,
     ) -> None:
         super().__init__(observation_space, action_space)
-        cfg, max_joints = NetworkConfig(**network), joint_slots(observation_space)
+        cfg, max_joints = NetworkConfig.saved(network), joint_slots(observation_space)
         self.n_quantiles, self.n_critics = n_quantiles, n_critics
         self.quantiles_total = n_quantiles * n_critics
         self.q_networks = nn.ModuleList(

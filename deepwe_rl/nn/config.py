@@ -64,6 +64,11 @@ class NetworkSizes(BaseModel):
         return self
 
 
+INPUTS = 2
+"""The version of what the networks read from an observation (``observation.py``), saved with
+every model: 2 reads the goal's offset in decimetres (1, in metres)."""
+
+
 class NetworkConfig(NetworkSizes):
     """Sizes and variants of the policy and critic networks: ``NetworkSizes`` plus what the
     run decides rather than the config's ``network`` section. ``use_depth`` builds the
@@ -73,6 +78,23 @@ class NetworkConfig(NetworkSizes):
     log_std_min: float = -5.0
     log_std_max: float = 2.0
     use_depth: bool = False
+    inputs: int = INPUTS
+
+    @classmethod
+    def saved(cls, network: dict[str, Any]) -> NetworkConfig:
+        """The config from a policy's ``network`` argument: a user's partial dict, or the full
+        config saved with a model (``model_dump``, which has every field that ``NetworkConfig``
+        adds to ``NetworkSizes``), where one saved before ``inputs`` existed reads version 1.
+        A model whose networks read observations otherwise than this version
+        is refused in one line: it would load, and act on inputs it was never trained on."""
+        own = set(cls.model_fields) - set(NetworkSizes.model_fields) - {"inputs"}
+        version = network.get("inputs", 1 if own <= set(network) else INPUTS)
+        if version != INPUTS:
+            raise ValueError(
+                f"this model's networks read observations as version {version}, deepwe-rl "
+                f"reads version {INPUTS} (the goal's offset in decimetres): retrain it"
+            )
+        return cls(**network)
 
     @model_validator(mode="after")
     def _log_std_bounds(self) -> NetworkConfig:

@@ -12,7 +12,7 @@ from deepwe_rl.nn.frozen import FrozenNet
 from deepwe_rl.nn.observation import Obs, joint_count
 from deepwe_rl.nn.policies import Actor, ActorCritic
 
-FORMAT = "deepwe_rl.exported_policy/2"
+FORMAT = "deepwe_rl.exported_policy/3"
 
 
 class ExportedPolicy(nn.Module):

@@ -53,8 +53,9 @@ def masked_stream(values: Tensor, present: Tensor) -> Tensor:
 
 
 RELATIVE_SCALE = 10.0
-"""Offsets between bodies enter the object stream in decimetres, so that the centimetre
-offsets a push or a grasp turns on are not lost among inputs of order one."""
+"""Offsets between bodies (object to end effector, goal to what must reach it) enter the
+networks in decimetres, so that the centimetre offsets a push, a grasp or the last steps of a
+reach turn on are not lost among inputs of order one."""
 
 OBJECT_INPUT_DIM = OBSERVATION["object"].size[0] + 3
 
@@ -68,9 +69,11 @@ def object_input(obs: Obs) -> Tensor:
 
 
 def goal_input(obs: Obs) -> Tensor:
-    """The goal stream's input ``[desired_goal, desired_goal - achieved_goal]``, (B, 6)."""
+    """The goal stream's input ``[desired_goal, RELATIVE_SCALE * (desired_goal -
+    achieved_goal)]``, (B, 6). In metres, the offset left the quickstart's reach short of the
+    goal on its long arms (``docs/results.md``, Quickstart learning)."""
     desired = obs["desired_goal"]
-    return torch.cat([desired, desired - obs["achieved_goal"]], dim=1)
+    return torch.cat([desired, RELATIVE_SCALE * (desired - obs["achieved_goal"])], dim=1)
 
 
 def joint_inputs(obs: Obs, action: Tensor | None, present: Tensor | None = None) -> Tensor:
