@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+
 from deepwe_rl.envs.experts import expert_action
 
 Act = Callable[[dict[str, np.ndarray]], np.ndarray]

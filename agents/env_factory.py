@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-from deepwe_rl.envs.vector import EnvFn, env_fns, make_env
 
 from deepwe_rl.config import EnvSection
+from deepwe_rl.envs.vector import EnvFn, env_fns, make_env
 
 
 def env_kwargs(env: EnvSection) -> dict[str, Any]:

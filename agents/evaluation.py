@@ -8,9 +8,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.metrics import Episode, summarize
-
 from deepwe_rl.config import EnvSection
 
 Policy = Callable[[dict[str, np.ndarray]], np.ndarray]

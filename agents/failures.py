@@ -31,9 +31,8 @@ def is_bad_input(err: BaseException) -> bool:
     """Whether ``err`` comes from deepwe_rl's input checks: its own error types, a missing
     file, or a plain ValueError. Libraries' subclasses of ValueError (pyarrow's ArrowInvalid,
     Ray's RayTaskError(ValueError)) are internal failures, not bad input."""
-    from deepwe_rl.envs.robots.structure import RobotLoadError
-
     from deepwe_rl.config import ConfigError
+    from deepwe_rl.envs.robots.structure import RobotLoadError
 
     return isinstance(err, (ConfigError, RobotLoadError, FileNotFoundError)) or (
         type(err) is ValueError

@@ -4,7 +4,6 @@ made before anything is written. Each backend loads the weights itself."""
 from __future__ import annotations
 
 from deepwe_rl.agents.run_dir import RunDir, open_run_dir
-
 from deepwe_rl.config import ConfigError, RunConfig
 
 _MUST_MATCH = ("backend", "algo.name", "network", "env.max_joints", "env.camera", "env.control")

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from deepwe_rl.agents import ray_logging
-
 from deepwe_rl.config import ConfigError, RaySection, RunConfig
 
 logger = logging.getLogger(__name__)

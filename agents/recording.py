@@ -6,9 +6,9 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
-
 from deepwe_rl.config import EnvSection
 
 FPS = 25

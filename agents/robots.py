@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot, split
-
 from deepwe_rl.config import ConfigError
+from deepwe_rl.envs.robots.catalog import SPLITS, resolve_robot, split
 
 
 def resolve_robots(robots: list[str] | str, key: str = "env.robots") -> list[str]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepwe_rl.agents.run_dir import RunDir
-
 from deepwe_rl.config import RunConfig
 
 

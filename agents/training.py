@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import get_args
 
 import torch
+
 from deepwe_rl.agents import ray_cluster
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.evaluation import Policy
@@ -24,7 +25,6 @@ from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir
 from deepwe_rl.agents.run_plan import RunPlan
 from deepwe_rl.agents.tb_layout import write_layout
-
 from deepwe_rl.config import AlgoName, ConfigError, RunConfig
 
 SUPPORTED: dict[str, tuple[AlgoName, ...]] = {"sb3": get_args(AlgoName), "rllib": ("ppo",)}

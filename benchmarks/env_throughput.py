@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import deepwe_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pybullet as p
 import pybullet_data
+
+import deepwe_rl.envs  # noqa: F401
 
 PANDA = Path(pybullet_data.getDataPath()) / "franka_panda/panda.urdf"
 ARM = list(range(7))

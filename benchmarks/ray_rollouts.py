@@ -35,17 +35,17 @@ from typing import Any
 import numpy as np
 import ray
 import torch
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.ray_cluster import connect
 from deepwe_rl.agents.rllib.algorithm import build_config
 from deepwe_rl.agents.rllib.loop import sampled_steps
 from deepwe_rl.agents.sb3 import train as sb3_train
 from deepwe_rl.agents.sb3.ray_vec_env import EnvGroup
-from ray.rllib.algorithms.algorithm import Algorithm
-from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
-
 from deepwe_rl.config import RaySection, RunConfig, load_config
 
 ROOT = Path(__file__).parent.parent

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from deepwe_rl.envs.robots.catalog import HELD_OUT
 
 ROOT = Path(__file__).resolve().parent.parent

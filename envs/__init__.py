@@ -23,11 +23,9 @@ def _import_pybullet_quietly() -> None:
 
 _import_pybullet_quietly()
 
-# isort: off
 from gymnasium.envs.registration import register, registry  # noqa: E402
 
 from deepwe_rl.envs.manipulation_env import TASKS, ManipulationEnv  # noqa: E402
-# isort: on
 
 ENV_IDS = {name: f"deepwe_rl/{task.__name__}-v0" for name, task in TASKS.items()}
 """Each task name's Gymnasium id."""

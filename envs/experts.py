@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from deepwe_rl.envs.robots.arm import EE_STEP, JOINT_STEP, UPRIGHT
 from deepwe_rl.envs.tasks.base import PUSH_CLEARANCE, push_direction
 from deepwe_rl.envs.tasks.pick_and_place import HOVER

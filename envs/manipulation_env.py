@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal, get_args
 
 import gymnasium as gym
 import numpy as np
+
 from deepwe_rl.envs.robots.arm import Arm
 from deepwe_rl.envs.robots.catalog import resolve_robot
 from deepwe_rl.envs.sim import BulletSim
@@ -14,7 +15,6 @@ from deepwe_rl.envs.tasks.base import Task
 from deepwe_rl.envs.tasks.pick_and_place import PickAndPlace
 from deepwe_rl.envs.tasks.push import Push
 from deepwe_rl.envs.tasks.reach import Reach
-
 from deepwe_rl.morphology import DEPTH_SHAPE, OBSERVATION, STREAM_INDEX, STREAMS, check_fits
 
 TaskName = Literal["reach", "push", "pick_and_place"]

@@ -7,8 +7,9 @@ from functools import partial
 from typing import Any
 
 import gymnasium as gym
-from deepwe_rl.envs.manipulation_env import ManipulationEnv
 from gymnasium.wrappers import TimeLimit
+
+from deepwe_rl.envs.manipulation_env import ManipulationEnv
 
 EnvFn = Callable[[], gym.Env]
 

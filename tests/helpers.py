@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from deepwe_rl.envs.manipulation_env import ManipulationEnv
 from deepwe_rl.envs.robots.catalog import resolve_robot
 from deepwe_rl.envs.robots.structure import load_structure

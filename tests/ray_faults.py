@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ray.rllib.algorithms.algorithm import Algorithm
+
 from deepwe_rl.agents.rllib import checkpoints, loop
 from deepwe_rl.agents.rllib.algorithm import RunPPOConfig, build_config
-from ray.rllib.algorithms.algorithm import Algorithm
 
 KILLED = "killed.pid"
 """Written next to the run directory by the kill hook: the killed process's pid, or why none

@@ -194,8 +194,8 @@ def test_embedded_ray_serves_no_dashboard() -> None:
     """The Ray a run starts for itself: no dashboard on its port (8265), and whatever Ray's
     dashboard processes listen on (none, in Ray 2.60's minimal mode) on loopback only."""
     import ray
-    from deepwe_rl.agents.ray_cluster import ray_session
 
+    from deepwe_rl.agents.ray_cluster import ray_session
     from deepwe_rl.config import RaySection
 
     assert not ray.is_initialized()

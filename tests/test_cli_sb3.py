@@ -158,8 +158,9 @@ def test_resume_refuses_a_finished_run_without_checkpoints(trained: Path, tmp_pa
 def test_saved_zip_loads_in_a_fresh_process(trained: Path, tmp_path: Path) -> None:
     """PPO.load with only deepwe_rl importable, and the same actions as the training process
     would give."""
-    from deepwe_rl.envs.vector import make_env
     from stable_baselines3 import PPO
+
+    from deepwe_rl.envs.vector import make_env
 
     obs = {k: v[None] for k, v in make_env("reach", "proc:2:0").reset(seed=5)[0].items()}
     np.savez(tmp_path / "obs.npz", **obs)

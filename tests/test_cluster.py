@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from deepwe_rl.agents import training
-from deepwe_rl.agents.env_factory import training_env_fns
-from deepwe_rl.agents.ray_cluster import ray_session
-from deepwe_rl.agents.run_dir import RunDir
-from deepwe_rl.agents.sb3 import callbacks
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from deepwe_rl.agents import training
+from deepwe_rl.agents.env_factory import training_env_fns
+from deepwe_rl.agents.ray_cluster import ray_session
+from deepwe_rl.agents.run_dir import RunDir
+from deepwe_rl.agents.sb3 import callbacks
 from deepwe_rl.config import RaySection, RunConfig, load_config
 from tests.processes import command_line, descendants
 from tests.ray_faults import KILLED, assert_killed, kill_an_env_runner_after_first_checkpoint

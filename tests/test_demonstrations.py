@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from deepwe_rl.agents.demonstrations import collect
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
 from deepwe_rl.agents.sb3.train import _new_model, _vec_env
-
 from deepwe_rl.config import RunConfig, validate
 from tests.cli_runs import only_run, run_cli, scalar_tags
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import warnings
 
-import deepwe_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
-from deepwe_rl.envs.robots.catalog import catalog_names
-from deepwe_rl.envs.tasks.base import PUSH_CLEARANCE, push_direction
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+import deepwe_rl.envs  # noqa: F401
+from deepwe_rl.envs.robots.catalog import catalog_names
+from deepwe_rl.envs.tasks.base import PUSH_CLEARANCE, push_direction
 from tests.helpers import CANNOT_PICK, CANNOT_PUSH, has_gripper, ik_reaches
 
 ROBOTS = catalog_names()

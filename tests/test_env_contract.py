@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import deepwe_rl.envs  # noqa: F401  (registers the envs)
 import gymnasium as gym
 import numpy as np
 import pytest
-from deepwe_rl.envs.robots.catalog import catalog_names
 
+import deepwe_rl.envs  # noqa: F401  (registers the envs)
+from deepwe_rl.envs.robots.catalog import catalog_names
 from deepwe_rl.morphology import STREAM_INDEX
 
 ROBOTS = catalog_names()

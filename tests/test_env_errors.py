@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import deepwe_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
+
+import deepwe_rl.envs  # noqa: F401
 from deepwe_rl.envs.robots.structure import RobotLoadError
 
 

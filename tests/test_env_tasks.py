@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import deepwe_rl.envs  # noqa: F401  (registers the envs)
 import gymnasium as gym
 import numpy as np
 import pytest
+
+import deepwe_rl.envs  # noqa: F401  (registers the envs)
 from deepwe_rl.envs.experts import expert_action
 from deepwe_rl.envs.robots.catalog import HELD_OUT, split
 from deepwe_rl.envs.tasks.base import OBJECT_RANGE, PUSH_CLEARANCE, push_direction
 from deepwe_rl.envs.tasks.pick_and_place import GOAL_HEIGHT, HOVER
-
 from tests.helpers import CANNOT_PICK, CANNOT_PUSH, has_gripper
 
 PUSH_ARMS = [

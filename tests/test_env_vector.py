@@ -5,9 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from deepwe_rl.envs.vector import env_fns
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecMonitor
+
+from deepwe_rl.envs.vector import env_fns
 
 MIXED = ["panda", "xarm6", "proc:2:0", "proc:4:1", "proc:7:3"]
 

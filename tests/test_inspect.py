@@ -174,6 +174,7 @@ def _three_joint_reach_obs() -> dict:
     """A real env's observations of a 3-joint arm without a gripper in Reach (no object), its
     padded joint rows and absent streams then filled with garbage."""
     import torch
+
     from deepwe_rl.envs.vector import make_env
 
     env = make_env("reach", "proc:3:0", max_joints=8)

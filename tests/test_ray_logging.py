@@ -9,12 +9,12 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from deepwe_rl.agents import ray_logging
-from deepwe_rl.agents.env_factory import single_env
-from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.util.debug import reset_log_once
 
+from deepwe_rl.agents import ray_logging
+from deepwe_rl.agents.env_factory import single_env
+from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from deepwe_rl.config import RunConfig
 
 NOTE = (

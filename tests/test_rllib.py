@@ -21,6 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.env.env_context import EnvContext
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
 from deepwe_rl.agents import training
 from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.agents.interrupts import TrainingInterrupted
@@ -34,11 +39,6 @@ from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
 from deepwe_rl.agents.rllib.train import train
 from deepwe_rl.agents.run_dir import RunDir, create_run_dir, open_run_dir
 from deepwe_rl.agents.transfer.evaluate import transfer
-from ray.rllib.core.columns import Columns
-from ray.rllib.core.rl_module.rl_module import RLModule
-from ray.rllib.env.env_context import EnvContext
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 from deepwe_rl.config import ConfigError, RaySection, RunConfig, dump_config
 
 ROBOTS = ["panda", "proc:3:0"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import deepwe_rl.envs  # noqa: F401
 import gymnasium as gym
 import numpy as np
 import pytest
+
+import deepwe_rl.envs  # noqa: F401
 from deepwe_rl.envs.robots.catalog import REAL_ARMS, SPLITS, catalog_names, split
 from deepwe_rl.envs.robots.procedural import proc_urdf_path
-
 from tests.helpers import write_user_arm
 
 

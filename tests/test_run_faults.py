@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import load_from_pkl, load_from_zip_file
 
+from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from tests.cli_runs import CLI, ROOT, TINY, only_run, run_cli
 from tests.processes import alive, command_line, descendants, wait_until
 

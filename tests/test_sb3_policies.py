@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGaussian
-from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
-from deepwe_rl.envs.vector import env_fns
 from stable_baselines3 import PPO, SAC, HerReplayBuffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGaussian
+from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
+from deepwe_rl.envs.vector import env_fns
 
 MASK = torch.tensor([[1.0, 1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0, 0.0]])
 

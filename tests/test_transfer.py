@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
 from deepwe_rl.agents import training
 from deepwe_rl.agents.run_dir import atomic_save, open_run_dir
 from deepwe_rl.agents.sb3.train import load_model
 from deepwe_rl.agents.transfer.results import Curve, FinetuneSummary
 from deepwe_rl.agents.transfer.selection import evaluated_robots, finetuned_robots
-from deepwe_rl.envs.robots.catalog import SPLITS, held_out_robots
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
 from deepwe_rl.config import ConfigError, EnvSection, load_config
+from deepwe_rl.envs.robots.catalog import SPLITS, held_out_robots
 from tests.cli_runs import TINY, run_cli, scalar_tags, train_tiny
 from tests.helpers import write_user_arm
 

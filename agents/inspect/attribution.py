@@ -25,10 +25,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from deepwe_rl.agents.robots import short_name
 from matplotlib.figure import Figure
 from torch import nn
 
+from deepwe_rl.agents.robots import short_name
 from deepwe_rl.morphology import STREAM_INDEX, STREAMS
 from deepwe_rl.nn.observation import Obs, action_mask, joint_present, stream_present
 

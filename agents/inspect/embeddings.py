@@ -19,11 +19,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from deepwe_rl.agents.inspect.model import RobotObs
-from deepwe_rl.agents.robots import short_name
 from matplotlib.figure import Figure
 from torch.utils.tensorboard import SummaryWriter
 
+from deepwe_rl.agents.inspect.model import RobotObs
+from deepwe_rl.agents.robots import short_name
 from deepwe_rl.nn.deepwe import DeepWeNet
 from deepwe_rl.nn.grouping import morphology_rows, split_rows
 

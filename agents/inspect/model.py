@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
+
 from deepwe_rl.agents.env_factory import env_kwargs
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.transfer.results import category
-from deepwe_rl.envs.vector import make_env
-from torch import nn
-
 from deepwe_rl.config import EnvSection
+from deepwe_rl.envs.vector import make_env
 from deepwe_rl.nn.observation import Obs
 from deepwe_rl.nn.policies import Actor, ActorCritic
 
@@ -26,8 +26,9 @@ def policy_module(run: RunDir) -> Actor | ActorCritic:
 
         root = load_model(run).policy
     else:
-        from deepwe_rl.agents.rllib.checkpoints import newest_module
         from ray.rllib.core.rl_module.rl_module import RLModule
+
+        from deepwe_rl.agents.rllib.checkpoints import newest_module
 
         root = RLModule.from_checkpoint(newest_module(run))
     for module in root.modules():

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torch.utils.tensorboard import SummaryWriter
+
 from deepwe_rl.agents.inspect import attribution as attr
 from deepwe_rl.agents.inspect import embeddings as emb
 from deepwe_rl.agents.inspect import weights as wts
@@ -19,8 +21,6 @@ from deepwe_rl.agents.inspect.model import policy_module, robot_observations
 from deepwe_rl.agents.robots import resolve_robots
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.envs.robots.catalog import held_out_robots
-from torch.utils.tensorboard import SummaryWriter
-
 from deepwe_rl.nn.deepwe import DeepWeNet
 
 FOLDER = "inspect"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
+from ray.rllib.algorithms.ppo import PPO, PPOConfig
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
 from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.rllib.checkpoints import ray_path
 from deepwe_rl.agents.rllib.episodes import record_episode
 from deepwe_rl.agents.rllib.faults import RESTART_DELAY_S
 from deepwe_rl.agents.rllib.mixed_robot_env import MixedRobotEnv, env_config
 from deepwe_rl.agents.rllib.module import ActorCriticModule, module_config
-from ray.rllib.algorithms.ppo import PPO, PPOConfig
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-
 from deepwe_rl.config import ConfigError, RunConfig
 
 

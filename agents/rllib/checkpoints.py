@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepwe_rl.agents.run_dir import RLLIB_MODEL, RunDir, atomic_save
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import (
     COMPONENT_LEARNER,
@@ -13,6 +12,7 @@ from ray.rllib.core import (
     DEFAULT_MODULE_ID,
 )
 
+from deepwe_rl.agents.run_dir import RLLIB_MODEL, RunDir, atomic_save
 from deepwe_rl.config import ConfigError
 
 FINAL = RLLIB_MODEL

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from deepwe_rl.agents.metrics import Episode
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
 from ray.rllib.utils.metrics.metrics_logger import MetricsLogger
+
+from deepwe_rl.agents.metrics import Episode
 
 EPISODES_KEY = "deepwe_rl_episodes"
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.utils.metrics import FAULT_TOLERANCE_STATS
+from torch.utils.tensorboard import SummaryWriter
+
 from deepwe_rl.agents.metrics import (
     ENV_RUNNER_RESTARTS_TAG,
     HEALTHY_ENV_RUNNERS_TAG,
     PLACEMENT_TAG,
 )
 from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary, placement_text
-from ray.rllib.algorithms.algorithm import Algorithm
-from ray.rllib.utils.metrics import FAULT_TOLERANCE_STATS
-from torch.utils.tensorboard import SummaryWriter
 
 logger = logging.getLogger(__name__)
 

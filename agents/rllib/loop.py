@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import time
 
+from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+from torch.utils.tensorboard import SummaryWriter
+
 from deepwe_rl.agents import ray_logging
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.interrupts import TrainingInterrupted, signals_as_interrupt
@@ -17,10 +21,6 @@ from deepwe_rl.agents.rllib.module import greedy_policy
 from deepwe_rl.agents.rllib.tensorboard import losses, write_hparams, write_scalars
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.run_plan import RunPlan
-from ray.rllib.algorithms.algorithm import Algorithm
-from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
-from torch.utils.tensorboard import SummaryWriter
-
 from deepwe_rl.config import RunConfig
 
 

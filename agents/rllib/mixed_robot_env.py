@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
-from deepwe_rl.agents.env_factory import single_env
 from ray.rllib.env.env_context import EnvContext
 
+from deepwe_rl.agents.env_factory import single_env
 from deepwe_rl.config import EnvSection
 
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from deepwe_rl.agents import ray_logging
-from deepwe_rl.agents.evaluation import Policy
-from deepwe_rl.agents.rllib.distribution import INPUTS_PER_SLOT, MaskedDiagGaussian, dist_inputs
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from torch import Tensor
 
+from deepwe_rl.agents import ray_logging
+from deepwe_rl.agents.evaluation import Policy
+from deepwe_rl.agents.rllib.distribution import INPUTS_PER_SLOT, MaskedDiagGaussian, dist_inputs
 from deepwe_rl.config import RunConfig
 from deepwe_rl.nn import NetworkConfig, build_actor_critic, ppo_log_std, slot_log_std
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from deepwe_rl.agents.metrics import HPARAM_METRICS, flat_hparams
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.utils.metrics import LEARNER_RESULTS
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
+from deepwe_rl.agents.metrics import HPARAM_METRICS, flat_hparams
 from deepwe_rl.config import RunConfig
 
 LOSSES = {

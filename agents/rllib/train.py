@@ -27,9 +27,10 @@ def train(plan: RunPlan, run: RunDir) -> None:
 def load_policy(run: RunDir) -> Policy:
     """The run's final policy (else its newest checkpoint's) as a function from a batch of
     observations to deterministic actions (B, max_joints + 1), loaded without starting Ray."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
     from deepwe_rl.agents.rllib.checkpoints import newest_module
     from deepwe_rl.agents.rllib.module import greedy_policy
-    from ray.rllib.core.rl_module.rl_module import RLModule
 
     module = RLModule.from_checkpoint(newest_module(run))
     return greedy_policy(module)

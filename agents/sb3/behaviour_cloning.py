@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from deepwe_rl.agents.demonstrations import Demonstrations, collect
-from deepwe_rl.agents.env_factory import training_env_fns
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import obs_as_tensor
 
+from deepwe_rl.agents.demonstrations import Demonstrations, collect
+from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.config import RunConfig
 from deepwe_rl.nn.observation import action_mask
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HParam
+
 from deepwe_rl.agents.evaluation import Evaluator, write_eval_json
 from deepwe_rl.agents.metrics import HPARAM_METRICS, Episode, EpisodeWindow, scalars
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.sb3.checkpoints import save_checkpoint
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import HParam
 
 _NOT_TO_TEXT = ("stdout", "log", "json", "csv")
 

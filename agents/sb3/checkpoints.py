@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepwe_rl.agents.run_dir import SB3_MODEL, RunDir, atomic_save
-from deepwe_rl.agents.sb3.replay_buffers import prune_buffers, save_buffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from deepwe_rl.agents.run_dir import SB3_MODEL, RunDir, atomic_save
+from deepwe_rl.agents.sb3.replay_buffers import prune_buffers, save_buffer
 from deepwe_rl.config import ConfigError
 
 SUFFIX = ".zip"

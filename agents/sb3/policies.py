@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGaussian
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from torch import Tensor, nn
 
+from deepwe_rl.agents.sb3.distributions import MaskedGaussian, MaskedSquashedGaussian
 from deepwe_rl.nn import (
     NetworkConfig,
     build_actor,

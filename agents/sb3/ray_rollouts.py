@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from stable_baselines3.common.callbacks import BaseCallback
+
 from deepwe_rl.agents.metrics import ENV_ACTOR_RESTARTS_TAG, PLACEMENT_TAG
 from deepwe_rl.agents.ray_cluster import placement_text
 from deepwe_rl.agents.sb3.ray_vec_env import RayVecEnv
-from stable_baselines3.common.callbacks import BaseCallback
 
 
 class RayRollouts(BaseCallback):

@@ -23,9 +23,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import ray
-from deepwe_rl.agents.interrupts import TrainingFailed
-from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary
-from deepwe_rl.envs.vector import EnvFn
 from ray.exceptions import GetTimeoutError, RayActorError
 from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import (
@@ -36,7 +33,10 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 from stable_baselines3.common.vec_env.util import dict_to_obs, obs_space_info
 
+from deepwe_rl.agents.interrupts import TrainingFailed
+from deepwe_rl.agents.ray_cluster import Placement, here, placement_summary
 from deepwe_rl.config import ConfigError
+from deepwe_rl.envs.vector import EnvFn
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from deepwe_rl.agents.run_dir import RunDir, atomic_save
 
 SUFFIX = ".replay_buffer.pkl"
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from deepwe_rl.agents.sb3.policies import DeepWeOffPolicy, joint_slots
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import TQCPolicy
 from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import Tensor, nn
 
+from deepwe_rl.agents.sb3.policies import DeepWeOffPolicy, joint_slots
 from deepwe_rl.nn import NetworkConfig, build_quantile_critic
 
 

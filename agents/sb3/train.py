@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stable_baselines3 import PPO, SAC, HerReplayBuffer
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
+
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.evaluation import Evaluator, Policy
 from deepwe_rl.agents.interrupts import TrainingInterrupted, interrupt_at_safe_points
@@ -24,12 +30,6 @@ from deepwe_rl.agents.sb3.callbacks import (
 from deepwe_rl.agents.sb3.checkpoints import newest_model, save_checkpoint, save_final
 from deepwe_rl.agents.sb3.policies import DeepWePPOPolicy, DeepWeSACPolicy
 from deepwe_rl.agents.sb3.replay_buffers import restore_buffer
-from stable_baselines3 import PPO, SAC, HerReplayBuffer
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
-
 from deepwe_rl.config import ConfigError, RunConfig
 from deepwe_rl.morphology import STREAM_INDEX
 

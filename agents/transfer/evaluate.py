@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from deepwe_rl.agents import training
 from deepwe_rl.agents.evaluation import Evaluator, per_robot_table
 from deepwe_rl.agents.robots import resolve_robots
@@ -14,7 +15,6 @@ from deepwe_rl.agents.run_dir import RunDir, atomic_save
 from deepwe_rl.agents.transfer import plots, tables
 from deepwe_rl.agents.transfer.finetune import finetune
 from deepwe_rl.agents.transfer.results import CATEGORIES, TransferResult, ZeroShot, category
-
 from deepwe_rl.config import ConfigError
 
 FOLDER = "transfer"

@@ -11,7 +11,6 @@ from pathlib import Path
 from deepwe_rl.agents import training
 from deepwe_rl.agents.run_dir import RunDir
 from deepwe_rl.agents.transfer.results import Curve
-
 from deepwe_rl.config import RunConfig
 
 FINETUNE_ENVS = 4

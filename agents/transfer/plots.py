@@ -8,9 +8,10 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+
 from deepwe_rl.agents.robots import short_name
 from deepwe_rl.agents.transfer.results import TransferResult
-from matplotlib.figure import Figure
 
 
 def heatmap(result: TransferResult) -> Figure:

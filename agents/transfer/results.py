@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
 from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
 
 CATEGORIES = ("train", *HELD_OUT, "other")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from deepwe_rl.agents.env_factory import can_do
 from deepwe_rl.agents.robots import parse_robot_options, resolve_robots, split_members
-from deepwe_rl.envs.robots.catalog import held_out_robots
-
 from deepwe_rl.config import ConfigError, EnvSection
+from deepwe_rl.envs.robots.catalog import held_out_robots
 
 
 def evaluated_robots(env: EnvSection, splits: list[str], robots: list[str]) -> list[str]:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pybullet as p
+
 from deepwe_rl.envs.robots.catalog import RobotSource
 from deepwe_rl.envs.robots.structure import load_structure
-
 from deepwe_rl.morphology import (
     EE_DIM,
     GRIPPER_DIM,

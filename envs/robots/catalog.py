@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pybullet_data
+
 from deepwe_rl.envs.robots.procedural import home_pose, parse_proc_name, proc_urdf_path, sample_arm
 
 

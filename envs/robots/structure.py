@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pybullet as p
+
 from deepwe_rl.envs.robots.catalog import RobotSource
 
 _MOVABLE = (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from deepwe_rl.envs.robots.arm import Arm
 from deepwe_rl.envs.robots.catalog import RobotSource
 from deepwe_rl.envs.sim import BulletSim
-
 from deepwe_rl.morphology import OBJECT_DIM
 
 MIN_RADIUS = 0.15

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from deepwe_rl.envs.robots.arm import Arm
 from deepwe_rl.envs.sim import BulletSim
 from deepwe_rl.envs.tasks.base import MIN_RADIUS, ObjectTask, TableRegion

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from deepwe_rl.envs.tasks.base import MIN_RADIUS, Task, workspace
 
 _MIN_GOAL_HEIGHT = 0.05
