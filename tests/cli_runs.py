@@ -33,7 +33,7 @@ TINY = [
 
 
 def run_cli(
-    *args: str, timeout: float = 300, cwd: Path = ROOT, env: dict[str, str] | None = None
+    *args: str, timeout: float = 480, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``deepwe-rl *args`` run in ``cwd`` (the repository root unless given), with ``env`` as
     its whole environment when given."""
