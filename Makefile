@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Two pytest-xdist workers: the tests that start Ray run one after another on one worker
+# (tests/conftest.py groups them); every other test module runs whole on either.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 quickstart: setup
 	$(BIN)/deepwe-rl train configs/quickstart.yaml

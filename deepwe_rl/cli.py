@@ -144,10 +144,11 @@ def train(
     """Train from a config file into runs/<name>-<time>/."""
     _verbosity(verbose)
     with _user_errors():
-        from deepwe_rl.agents import training
         from deepwe_rl.config import load_config
 
-        cfg = load_config(config, overrides or [])
+        cfg = load_config(config, overrides or [])  # before torch loads: bad input answers fast
+        from deepwe_rl.agents import training
+
         started = time.perf_counter()
         run = training.start(cfg)
         seconds = time.perf_counter() - started

@@ -152,9 +152,9 @@ def test_record_and_transfer_with_relative_paths(trained: Trained) -> None:
 
 
 def test_inspect_with_a_relative_path(trained: Trained) -> None:
-    """``inspect runs/<run>`` on the RLlib run (after the transfer above): the projector's
-    embeddings tensor, metadata with a held-out robot and plugin config, in ``RUN/inspect`` and
-    in the run's TensorBoard."""
+    """``inspect runs/<run>`` on the RLlib run: the projector's embeddings tensor, metadata
+    with a held-out robot and plugin config, in ``RUN/inspect`` and in the run's TensorBoard.
+    (The distance-to-success scatter, which needs a transfer first, is tested on an SB3 run.)"""
     result = run_cli("inspect", trained.run, cwd=trained.work)
     assert result.returncode == 0, result.stderr
     run = trained.work / trained.run
@@ -169,7 +169,6 @@ def test_inspect_with_a_relative_path(trained: Trained) -> None:
         assert categories["panda"] == "train" and categories["proc:3:0"] == "train"
         assert categories["xarm6"] == "real-heldout"
     assert f"view: tensorboard --logdir {trained.run}/tb" in result.stdout
-    assert (run / "inspect" / "transfer_distance.png").stat().st_size > 0
     assert ray_lines(result) == [], result.stdout + result.stderr
 
 

@@ -9,11 +9,11 @@ import torch: a command given bad input answers in a fraction of a second.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from deepwe_rl.nn.config import NetworkConfig
+
 if TYPE_CHECKING:
-    from deepwe_rl.nn.config import NetworkConfig
     from deepwe_rl.nn.export import ExportedPolicy, export_policy
     from deepwe_rl.nn.factory import (
         build_actor,
@@ -32,31 +32,17 @@ if TYPE_CHECKING:
         slot_log_std,
     )
 
-_MODULES = {
-    "NetworkConfig": "config",
-    "ExportedPolicy": "export",
-    "export_policy": "export",
-    "build_actor": "factory",
-    "build_actor_critic": "factory",
-    "build_q_critic": "factory",
-    "build_quantile_critic": "factory",
-    "Obs": "observation",
-    "action_mask": "observation",
-    "Actor": "policies",
-    "ActorCritic": "policies",
-    "ActorOutput": "policies",
-    "PolicyOutput": "policies",
-    "QCritic": "policies",
-    "ppo_log_std": "policies",
-    "slot_log_std": "policies",
-}
-"""Which module of the package defines each exported name."""
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
+    """The names that need torch, imported on first use."""
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+    from deepwe_rl.nn import export, factory, observation, policies
+
+    for module in (export, factory, observation, policies):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
