@@ -31,6 +31,18 @@ TINY = [
     "network.hidden=64",
 ]
 
+TINY_OFF_POLICY = [
+    "total_timesteps=300",
+    "env.n_envs=2",
+    "env.robots=[panda,proc:2:0]",
+    "network.hidden=64",
+    "algo.batch_size=32",
+    "algo.buffer_size=1000",
+    "algo.learning_starts=100",
+]
+"""A tiny SAC or TQC run with HER (the configs' own setting): 100 updates. Add its eval and
+checkpoint settings."""
+
 
 def run_cli(
     *args: str, timeout: float = 480, cwd: Path = ROOT, env: dict[str, str] | None = None

@@ -10,7 +10,7 @@ import pytest
 import torch
 from stable_baselines3.common.save_util import load_from_zip_file
 
-from tests.cli_runs import only_run, run_cli
+from tests.cli_runs import TINY_OFF_POLICY, only_run, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +29,7 @@ PPO = [
 """A short quickstart PPO run: four updates, evaluated at 256 and 512 steps."""
 
 SAC = [
-    "total_timesteps=300",
-    "env.n_envs=2",
-    "env.robots=[panda,proc:2:0]",
-    "network.hidden=64",
-    "algo.batch_size=32",
-    "algo.buffer_size=1000",
-    "algo.learning_starts=100",
+    *TINY_OFF_POLICY,
     "eval.freq=150",
     "eval.episodes=2",
     "checkpoint.freq=0",

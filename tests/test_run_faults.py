@@ -26,7 +26,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import load_from_pkl, load_from_zip_file
 
 from deepwe_rl.agents.run_dir import RunDir, atomic_save
-from tests.cli_runs import CLI, ROOT, TINY, only_run, run_cli
+from tests.cli_runs import CLI, ROOT, TINY, TINY_OFF_POLICY, only_run, run_cli
 from tests.processes import alive, command_line, descendants, wait_until
 
 pytestmark = pytest.mark.slow
@@ -35,13 +35,7 @@ PPO_RUN = [a for a in TINY if not a.startswith("eval.freq")] + ["eval.freq=0"]
 """The tiny quickstart run without periodic evaluation: checkpoints at 256, 512 and 640."""
 
 OFF_POLICY = [
-    "total_timesteps=300",
-    "env.n_envs=2",
-    "env.robots=[panda,proc:2:0]",
-    "network.hidden=64",
-    "algo.batch_size=32",
-    "algo.buffer_size=1000",
-    "algo.learning_starts=100",
+    *TINY_OFF_POLICY,
     "eval.freq=0",
     "checkpoint.freq=200",
 ]
