@@ -35,6 +35,7 @@ def starts_ray(item: pytest.Item) -> bool:
     return item.module.__name__.rsplit(".", 1)[-1] in RAY_MODULES or bool(words & {"ray", "rllib"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for pytest-xdist's ``--dist loadgroup`` (what ``make test`` runs): the tests that
     start Ray run one after another on one worker, as two Ray instances starting at once on a
