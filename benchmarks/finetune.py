@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from learning_curve import scalars  # this folder's TensorBoard reader
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "deepwe_rl.cli"]
@@ -61,10 +61,9 @@ def train(run: Path, robot: str, finetuned: bool, args: argparse.Namespace) -> P
 
 def rounds(run: Path) -> list[tuple[float, float]]:
     """Per demonstrations round, the env steps collected so far and the round's success."""
-    events = EventAccumulator(str(run / "tb"))
-    events.Reload()
-    steps = [e.value for e in events.Scalars("demonstrations/env_steps")]
-    success = [e.value for e in events.Scalars("demonstrations/success")]
+    found = scalars(run / "tb")
+    steps = [v for _, v in found["demonstrations/env_steps"]]
+    success = [v for _, v in found["demonstrations/success"]]
     return list(zip(steps, success, strict=True))
 
 
