@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pybullet_data
 
+from deepwe_rl.envs.robots.packages import example_robot_data
 from deepwe_rl.envs.robots.procedural import home_pose, parse_proc_name, proc_urdf_path, sample_arm
 
 
@@ -28,10 +29,19 @@ class RobotSource:
     inertia_from_file: bool = False
     """Use the URDF's inertia tensors instead of Bullet's estimate from the collision shapes:
     closer to the real arm, and cheaper to simulate. Only for URDFs whose inertias are valid."""
+    gripper_joints: tuple[str, ...] = ()
+    """Joints of a one-jaw gripper at the end of the chain (the structure finds a gripper of
+    two or more fingers by itself: see ``structure``); they are the gripper, not arm joints."""
 
 
 def _data(rel: str) -> Path:
     return Path(pybullet_data.getDataPath()) / rel
+
+
+def _erd(rel: str) -> Path:
+    """A URDF of the ``example-robot-data`` package (its meshes are ``package://`` URIs,
+    resolved when the arm loads: see ``packages``)."""
+    return example_robot_data() / rel
 
 
 REAL_ARMS: dict[str, RobotSource] = {
@@ -56,6 +66,50 @@ REAL_ARMS: dict[str, RobotSource] = {
         home=(0.0, 0.2, -1.2, 0.0, 1.0, 0.0),
         gripper_open_at_upper=False,
         tcp=(0.0, 0.0, 0.16),  # between the finger pads, below the gripper's base link
+    ),
+    # From example-robot-data: Universal Robots (6 joints, no gripper; tool0 is the flange).
+    **{
+        name: RobotSource(
+            name,
+            _erd(f"ur_description/urdf/{name}_robot.urdf"),
+            ee_link="tool0",
+            home=(0.0, -1.2, 1.6, -1.97, -1.57, 0.0),
+            inertia_from_file=True,
+        )
+        for name in ("ur3", "ur5", "ur10")
+    },
+    "xarm7": RobotSource(
+        "xarm7",
+        _erd("xarm_description/urdf/xarm7.urdf"),
+        ee_link="link_eef",
+        home=(0.0, 0.3, 0.0, 1.1, 0.0, 1.0, 0.0),
+        inertia_from_file=True,
+    ),
+    "z1": RobotSource(  # Unitree Z1: 6 joints and a one-jaw gripper
+        "z1",
+        _erd("z1_description/urdf/z1.urdf"),
+        ee_link="gripperStator",
+        home=(0.0, 1.5, -1.0, 0.0, 0.0, 0.0),
+        gripper_open_at_upper=False,
+        tcp=(0.13, 0.0, 0.0),  # between the jaws, short of the fixed jaw's tip
+        inertia_from_file=True,
+        gripper_joints=("jointGripper",),
+    ),
+    "so101": RobotSource(  # LeRobot SO-101: 5 joints and a one-jaw gripper
+        "so101",
+        _erd("so_arm_description/urdf/so101.urdf"),
+        ee_link="gripper_frame_link",
+        home=(0.0, -0.7, 0.6, 0.7, 0.0),
+        gripper_open_at_upper=True,
+        inertia_from_file=True,
+        gripper_joints=("gripper",),
+    ),
+    "kinova_jaco2": RobotSource(  # Kinova Jaco 2 (j2s6s200): 6 joints, its fingers fixed
+        "kinova_jaco2",
+        _erd("kinova_description/robots/kinova.urdf"),
+        ee_link="j2s6s200_end_effector",
+        home=(-1.57, 3.2, 1.0, 0.0, 3.15, 0.0),
+        inertia_from_file=True,
     ),
 }
 

@@ -15,14 +15,14 @@ import numpy as np
 import pybullet as p
 
 from deepwe_rl.envs.robots.catalog import RobotSource
+from deepwe_rl.envs.robots.errors import RobotLoadError
+from deepwe_rl.envs.robots.packages import loadable_urdf
+
+__all__ = ["ArmStructure", "RobotLoadError", "load_structure"]
 
 _MOVABLE = (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)
 _DEFAULT_VELOCITY = 2.0
 _DEFAULT_EFFORT = 50.0
-
-
-class RobotLoadError(ValueError):
-    """A URDF that cannot serve as an arm: missing, malformed, or without movable joints."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class ArmStructure:
     """Every non-fixed joint, in the order PyBullet's IK returns positions for them."""
 
 
-def _continuous_joints(source: RobotSource) -> set[str]:
-    """Names of the URDF's continuous joints; also rejects files that are not URDF XML."""
+def _parse(source: RobotSource) -> ET.Element:
+    """The URDF's root element; rejects files that are not URDF XML."""
     try:
         root = ET.parse(source.urdf).getroot()
     except ET.ParseError as err:
@@ -56,15 +56,18 @@ def _continuous_joints(source: RobotSource) -> set[str]:
         raise RobotLoadError(
             f"malformed URDF {source.urdf}: root element is <{root.tag}>, not <robot>"
         )
-    return {j.get("name", "") for j in root.iter("joint") if j.get("type") == "continuous"}
+    return root
 
 
 def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
-    """Load the robot with a fixed base at the origin and analyse its joint tree."""
-    continuous = _continuous_joints(source)
+    """Load the robot with a fixed base at the origin and analyse its joint tree. Its meshes
+    are checked, and ``package://`` ones resolved (``packages.loadable_urdf``), first."""
+    root = _parse(source)
+    continuous = {j.get("name", "") for j in root.iter("joint") if j.get("type") == "continuous"}
+    urdf = loadable_urdf(root, source.urdf)
     try:
         body = p.loadURDF(
-            str(source.urdf),
+            str(urdf),
             [0.0, 0.0, 0.0],
             useFixedBase=True,
             flags=p.URDF_USE_INERTIA_FROM_FILE if source.inertia_from_file else 0,
@@ -105,6 +108,16 @@ def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
         if infos[j][2] in _MOVABLE:
             arm.append(j)
         link = j
+    if source.gripper_joints:  # a one-jaw gripper ends the chain: the source names it
+        chain = {infos[j][1].decode(): j for j in arm}
+        unknown = [n for n in source.gripper_joints if n not in chain]
+        if unknown:
+            raise RobotLoadError(
+                f"gripper joint '{unknown[0]}' not in the arm chain of URDF {source.urdf}"
+            )
+        jaws = {chain[n] for n in source.gripper_joints}
+        arm = [j for j in arm if j not in jaws]
+        gripper += jaws
     if not arm:
         raise RobotLoadError(f"URDF {source.urdf} has no movable joints: an arm needs at least one")
     gripper.sort()
