@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pybullet as p
 import pytest
 
 import deepwe_rl.envs  # noqa: F401
@@ -38,11 +39,37 @@ def test_procedural_arms_differ_in_geometry() -> None:
     assert not np.allclose(descs[0], descs[1]) and not np.allclose(descs[1], descs[2])
 
 
-def test_real_arms_structure() -> None:
-    expected = {"panda": (7, True), "kuka_iiwa": (7, False), "xarm6": (6, True)}
-    for name, (joints, gripper) in expected.items():
-        arm = gym.make("deepwe_rl/Reach-v0", robot=name).unwrapped.arm
-        assert (arm.num_joints, arm.has_gripper) == (joints, gripper), name
+REAL_STRUCTURE = {
+    "panda": (7, True),
+    "kuka_iiwa": (7, False),
+    "xarm6": (6, True),
+    "ur3": (6, False),
+    "ur5": (6, False),
+    "ur10": (6, False),
+    "xarm7": (7, False),
+    "z1": (6, True),
+    "so101": (5, True),
+    "kinova_jaco2": (6, False),
+}
+"""Joints and gripper of every real arm in the catalog."""
+
+
+@pytest.mark.parametrize("name", REAL_STRUCTURE)
+def test_real_arms_structure(name: str) -> None:
+    """Its joints and gripper, and its home pose: the base on the table, every link above it,
+    the end effector in front of the base."""
+    env = gym.make("deepwe_rl/Reach-v0", robot=name).unwrapped
+    arm = env.arm
+    assert (arm.num_joints, arm.has_gripper) == REAL_STRUCTURE[name]
+    (_, _, bottom), _ = p.getAABB(arm.body, -1, physicsClientId=env.sim.id)
+    assert abs(bottom) < 0.01
+    ee, lowest = arm.forward_kinematics(arm.home)
+    assert lowest >= 0.0 and ee[2] > 0.05 and ee[0] > 2 * abs(ee[1])
+    env.close()
+
+
+def test_every_real_arm_is_tested() -> None:
+    assert set(REAL_STRUCTURE) == set(REAL_ARMS)
 
 
 def test_user_urdf_with_continuous_joint(tmp_path: Path) -> None:
@@ -75,9 +102,20 @@ def test_catalog_and_splits() -> None:
         gym.make("deepwe_rl/Reach-v0", robot=r).unwrapped.arm.num_joints
         for r in split("extrapolate")
     }
+    proc_train_counts = {
+        gym.make("deepwe_rl/Reach-v0", robot=r).unwrapped.arm.num_joints
+        for r in split("train")
+        if r.startswith("proc:")
+    }
     assert interp <= train_counts
-    assert not extrap & train_counts
+    assert not extrap & proc_train_counts
+    assert not extrap - {6} & train_counts  # 6 joints: only ur3 and ur10 of train
     assert not set(split("train")) & set(split("real-heldout"))
     assert set(SPLITS["real-heldout"]) <= set(REAL_ARMS)
+    real_train = {r for r in split("train") if r in REAL_ARMS}
+    assert len(real_train) == 4 and {"panda", "kuka_iiwa"} <= real_train
+    held_out = SPLITS["real-heldout"]
+    assert len(held_out) >= 5 and "xarm6" in held_out
+    assert {REAL_STRUCTURE[r][0] for r in held_out} == {5, 6, 7}
     with pytest.raises(ValueError, match="unknown split 'nope'"):
         split("nope")

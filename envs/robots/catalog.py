@@ -114,9 +114,14 @@ REAL_ARMS: dict[str, RobotSource] = {
 }
 
 SPLITS: dict[str, tuple[str, ...]] = {
+    # ur3 and ur10 are the real arms trained on besides panda and kuka_iiwa: the smallest and
+    # largest of their family, so that training sees real arms of 0.5 to 1.3 m reach, and not
+    # so101 or xarm7, the only other real arms with 5 or 7 joints, which real-heldout needs.
     "train": (
         "panda",
         "kuka_iiwa",
+        "ur3",
+        "ur10",
         *(f"proc:{n}:{s}" for n in (3, 5, 7) for s in range(4)),
     ),
     # proc:3:100 is left out: it cannot reach the table top, so it could not push.
@@ -126,7 +131,9 @@ SPLITS: dict[str, tuple[str, ...]] = {
         *(f"proc:{n}:{s}" for n in (5, 7) for s in (100, 101)),
     ),
     "extrapolate": ("proc:2:100", *(f"proc:{n}:{s}" for n in (4, 6) for s in (100, 101))),
-    "real-heldout": ("xarm6",),
+    # Six commercial arms never trained on, 5 to 7 joints, five makers (UFactory, Universal
+    # Robots, Unitree, TheRobotStudio/LeRobot, Kinova); ur5 lies between ur3 and ur10 in size.
+    "real-heldout": ("xarm6", "xarm7", "ur5", "z1", "so101", "kinova_jaco2"),
     # The arms of `train` that can push a cube in front of them; proc:3:1-3 cannot reach
     # behind one (tests/test_env_tasks.py checks every arm here with the scripted expert).
     "push-train": (
@@ -142,10 +149,12 @@ SPLITS: dict[str, tuple[str, ...]] = {
     "pick-train": ("panda", "proc:5:1", "proc:5:22", "proc:7:23"),
 }
 """Named robot sets. ``interpolate`` has the joint counts of ``train`` with new geometry,
-``extrapolate`` joint counts never seen in training, ``real-heldout`` a real arm kept out.
-``push-train`` is ``train`` for Push and ``pick-train`` for PickAndPlace; the held-out splits
-serve every task, less the arms that cannot do it (proc:2:100 cannot push; only xarm6,
-proc:7:100 and proc:7:101 pick)."""
+``extrapolate`` joint counts no procedural arm of ``train`` has (2 and 4 joints never seen in
+training; 6 joints only on ur3 and ur10), ``real-heldout`` real arms kept out.
+``push-train`` is ``train`` for Push and ``pick-train`` for PickAndPlace (neither has ur3 or
+ur10 yet); the held-out splits serve every task, less the arms that cannot do it
+(proc:2:100 cannot push, every real arm can; only xarm6, z1, so101, proc:7:100 and proc:7:101
+have a gripper they point down at the table for PickAndPlace)."""
 
 HELD_OUT = ("interpolate", "extrapolate", "real-heldout")
 """The splits of robots kept out of every training split, in the order results list them."""
