@@ -34,20 +34,21 @@ CLI = [sys.executable, "-m", "deepwe_rl.cli"]
 N_ENVS = 4
 
 
-def train(run: Path, robot: str, finetuned: bool, args: argparse.Namespace) -> Path:
-    """One fine-tuned or scratch run on ``robot``; its run directory."""
+def train(run: Path, robot: str, finetuned: bool, rounds: int, episodes: int, out: Path) -> Path:
+    """One fine-tuned or scratch run on ``robot`` with ``rounds`` DAgger rounds of ``episodes``
+    episodes, in ``out``; its run directory."""
     kind = "finetuned" if finetuned else "scratch"
     name = f"{kind}-{robot.replace(':', '_')}"
     start = (
         [f"init_from={run}", "demonstrations.episodes=0"]
         if finetuned
-        else [f"demonstrations.episodes={args.episodes}"]
+        else [f"demonstrations.episodes={episodes}"]
     )
     command = [
         *CLI, "train", str(run / "config.yaml"),
-        f"name={name}", f"runs_dir={args.out}", f"env.robots=[{robot}]", f"env.n_envs={N_ENVS}",
-        f"demonstrations.dagger_rounds={args.rounds}",
-        f"demonstrations.dagger_episodes={args.episodes}",
+        f"name={name}", f"runs_dir={out}", f"env.robots=[{robot}]", f"env.n_envs={N_ENVS}",
+        f"demonstrations.dagger_rounds={rounds}",
+        f"demonstrations.dagger_episodes={episodes}",
         # RL adds one rollout of PPO after the rounds; the figures here are the rounds'.
         f"total_timesteps={N_ENVS * 256}", "algo.n_steps=256", "eval.freq=0",
         "checkpoint.freq=0", *start,
@@ -55,11 +56,11 @@ def train(run: Path, robot: str, finetuned: bool, args: argparse.Namespace) -> P
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
-    (folder,) = [p for p in args.out.iterdir() if p.name.startswith(f"{name}-")]
+    (folder,) = [p for p in out.iterdir() if p.name.startswith(f"{name}-")]
     return folder
 
 
-def rounds(run: Path) -> list[tuple[float, float]]:
+def rounds_of(run: Path) -> list[tuple[float, float]]:
     """Per demonstrations round, the env steps collected so far and the round's success."""
     found = scalars(run / "tb")
     steps = [v for _, v in found["demonstrations/env_steps"]]
@@ -77,6 +78,25 @@ def steps_to(target: float, per_round: list[tuple[float, float]], expert_first: 
     return None
 
 
+def compare(run: Path, robot: str, rounds: int, episodes: int, target: float, out: Path) -> dict:
+    """Fine-tuned then scratch on ``robot`` (runs in ``out``): per condition the success and env
+    steps per round, the steps to ``target`` and the wall-clock seconds; and their ratio."""
+    out.mkdir(parents=True, exist_ok=True)
+    row: dict = {}
+    for finetuned in (True, False):
+        started = time.perf_counter()
+        per_round = rounds_of(train(run, robot, finetuned, rounds, episodes, out))
+        row["finetuned" if finetuned else "scratch"] = {
+            "success": [s for _, s in per_round],
+            "env_steps": [int(n) for n, _ in per_round],
+            "steps_to_target": steps_to(target, per_round, expert_first=not finetuned),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    ft, sc = row["finetuned"]["steps_to_target"], row["scratch"]["steps_to_target"]
+    row["ratio"] = ft / sc if ft is not None and sc else None
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a trained run of Push or PickAndPlace")
@@ -87,7 +107,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "finetune")
     args = parser.parse_args()
     args.run, args.out = args.run.resolve(), args.out.resolve()
-    args.out.mkdir(parents=True, exist_ok=True)
     print(
         f"| robot | fine-tuned: success per round | scratch: success per round (expert first) "
         f"| fine-tuned steps to {args.target:.0%} | scratch steps to {args.target:.0%} | ratio "
@@ -96,18 +115,8 @@ def main() -> None:
     )
     summary: dict = {}
     for robot in args.robots.split(","):
-        row: dict = {}
-        for finetuned in (True, False):
-            started = time.perf_counter()
-            per_round = rounds(train(args.run, robot, finetuned, args))
-            row["finetuned" if finetuned else "scratch"] = {
-                "success": [s for _, s in per_round],
-                "env_steps": [int(n) for n, _ in per_round],
-                "steps_to_target": steps_to(args.target, per_round, expert_first=not finetuned),
-                "seconds": round(time.perf_counter() - started, 1),
-            }
+        row = compare(args.run, robot, args.rounds, args.episodes, args.target, args.out)
         ft, sc = row["finetuned"]["steps_to_target"], row["scratch"]["steps_to_target"]
-        row["ratio"] = ft / sc if ft is not None and sc else None
         summary[robot] = row
 
         def cell(v: int | None) -> str:

@@ -1,20 +1,31 @@
 """The standard cross-morphology comparison: DeepWe against the padded MLP and the
-MetaMorph-style transformer, with per-robot specialists from scratch as the reference.
+MetaMorph-style transformer, on Reach (the quick option) or Push.
 
-Every contender trains joint-control reach on the ``train`` split for the same number of env
-steps (``configs/transfer.yaml``), for each seed, through the real ``deepwe-rl`` command; the
-runs of one seed go one after another, interleaving the network kinds, and nothing else should
-run meanwhile (wall-clock times are compared). Each trained run is then evaluated on its own robots
-and zero-shot on ``interpolate``, ``extrapolate`` and ``real-heldout`` with ``deepwe-rl
-transfer``. DeepWe runs
-are also fine-tuned on one robot of each held-out split, next to the same budget from scratch
-(the specialists).
+Every contender trains on the task's training split for the same number of env steps, for each
+seed, through the real ``deepwe-rl`` command; the runs of one seed go one after another,
+interleaving the network kinds, and nothing else should run meanwhile (wall-clock times are
+compared). Each trained run is then evaluated on its own robots and zero-shot on
+``interpolate``, ``extrapolate`` and ``real-heldout`` (the arms that can do the task) with
+``deepwe-rl transfer``, with a table per real held-out arm. DeepWe runs are also fine-tuned on
+one robot of each held-out split, next to the same robot learned from scratch.
 
-    python benchmarks/transfer.py [--steps 60000] [--seeds 3] [--episodes 20]
-        [--finetune-steps 20000] [--out benchmarks/out/transfer] [--write-results]
+- ``--task reach``: joint-control reach on ``train`` (``configs/transfer.yaml``), ``--steps``
+  PPO steps; fine-tuning is ``deepwe-rl transfer --finetune-steps`` (PPO, both conditions the
+  same budget).
+- ``--task push``: Push on ``push-train`` (``configs/push.yaml``): behaviour cloning from the
+  scripted expert with DAgger, then ``--steps`` PPO steps; the table reports both parts' env
+  steps. Fine-tuning is ``benchmarks/finetune.py``'s DAgger comparison (``--finetune-rounds``
+  rounds of ``--finetune-episodes`` episodes), in env steps to 80%.
 
-Prints the tables; with ``--write-results`` also puts them into docs/results.md between the
-transfer markers. The last line is a JSON object with the figures and targets.
+    python benchmarks/transfer.py [--task reach] [--steps 60000] [--seeds 3] [--episodes 20]
+        [--finetune-steps 20000] [--kinds deepwe,mlp,transformer] [--set KEY=VALUE ...]
+        [--out benchmarks/out/transfer] [--write-results]
+    python benchmarks/transfer.py --task push [--steps 25000] [--seeds 3] [--episodes 20]
+        [--finetune-rounds 16] [--finetune-episodes 20] [--set KEY=VALUE ...] [--write-results]
+
+``--set`` passes a config override to every training run (repeatable). Prints the tables; with
+``--write-results`` also puts them into docs/results.md between the task's markers. The last
+line is a JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -24,20 +35,52 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from finetune import N_ENVS, compare  # this folder's DAgger fine-tuning against scratch
+from learning_curve import scalars  # this folder's TensorBoard reader
+from transfer_report import (
+    push_finetune_table,
+    reach_finetune_table,
+    real_heldout_table,
+    write_between,
+    zero_shot_table,
+)
 
 from deepwe_rl.envs.robots.catalog import HELD_OUT
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "deepwe_rl.cli"]
 KINDS = ("deepwe", "mlp", "transformer")
-FINETUNE_ROBOTS = ("proc:5:100", "proc:4:100", "xarm6")
 TRANSFORMER_SIZE = ("network.attn_dim=64", "network.attn_layers=2")
 """The transformer runs at d=64 with 2 layers (network_cost.py measures d=128, 3 layers), so
 that three seeds of it fit this 2-core machine."""
-BEGIN, END = "<!-- transfer:begin -->", "<!-- transfer:end -->"
+TARGET = 0.8
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the benchmark trains for one task, and where its tables go in docs/results.md."""
+
+    config: str
+    split: str
+    steps: int
+    finetune_robots: tuple[str, ...]
+    """One robot per held-out split."""
+    markers: tuple[str, str]
+
+
+TASKS = {
+    "reach": Task(
+        "configs/transfer.yaml", "train", 60_000, ("proc:5:100", "proc:4:100", "xarm6"),
+        ("<!-- transfer:begin -->", "<!-- transfer:end -->"),
+    ),
+    "push": Task(
+        "configs/push.yaml", "push-train", 25_000, ("proc:7:100", "proc:4:101", "xarm6"),
+        ("<!-- transfer-push:begin -->", "<!-- transfer-push:end -->"),
+    ),
+}  # fmt: skip
 
 
 def cli(*args: str) -> str:
@@ -48,129 +91,180 @@ def cli(*args: str) -> str:
     return result.stdout
 
 
-def train(kind: str, seed: int, steps: int, runs: Path) -> tuple[Path, float]:
-    """One training run on the train split; its folder and wall-clock seconds."""
+def train(task: Task, kind: str, seed: int, args: argparse.Namespace) -> tuple[Path, float]:
+    """One training run on the task's split; its folder and wall-clock seconds."""
     name = f"{kind}-s{seed}"
+    runs = args.out / "runs"
     extra = TRANSFORMER_SIZE if kind == "transformer" else ()
     started = time.perf_counter()
     cli(
-        "train", "configs/transfer.yaml",
-        f"network.kind={kind}", f"seed={seed}", f"total_timesteps={steps}",
-        f"runs_dir={runs}", f"name={name}", "eval.freq=0", *extra,
+        "train", task.config,
+        f"network.kind={kind}", f"seed={seed}", f"total_timesteps={args.steps}",
+        f"runs_dir={runs}", f"name={name}", "eval.freq=0", *extra, *args.set,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     (run,) = [p for p in runs.iterdir() if p.name.startswith(f"{name}-")]
     return run, seconds
 
 
-def transfer(run: Path, episodes: int, finetune_steps: int) -> dict:
+def transfer(run: Path, task: Task, episodes: int, finetune_steps: int) -> dict:
+    """``deepwe-rl transfer`` on the run's split and every held-out split; its JSON."""
     args = ["transfer", str(run), "--episodes", str(episodes)]
-    for split in ("train", *HELD_OUT):
+    for split in (task.split, *HELD_OUT):
         args += ["--split", split]
     if finetune_steps:
         args += ["--finetune-steps", str(finetune_steps), "--finetune-episodes", "10"]
-        args += ["--finetune-robots", ",".join(FINETUNE_ROBOTS)]
+        args += ["--finetune-robots", ",".join(task.finetune_robots)]
     cli(*args)
     return json.loads((run / "transfer" / "transfer.json").read_text())
 
 
-def mean_sd(values: list[float]) -> str:
-    return f"{np.mean(values):.2f} ± {np.std(values):.2f}"
+def env_steps(run: Path) -> tuple[int, int]:
+    """The run's env steps of demonstrations (all rounds) and of PPO, from its TensorBoard."""
+    found = scalars(run / "tb")
+    demonstrations = found.get("demonstrations/env_steps", [(0, 0.0)])[-1][1]
+    return int(demonstrations), found["time/fps"][-1][0]
+
+
+def measure(task_name: str, args: argparse.Namespace) -> dict:
+    """Train, evaluate and (DeepWe) fine-tune every kind and seed; the raw results, also kept
+    in ``<out>/raw.json`` after each run."""
+    task = TASKS[task_name]
+    results: dict = {k: {"seconds": [], "transfer": []} for k in args.kinds}
+    for seed in range(args.seeds):
+        for kind, r in results.items():
+            run, seconds = train(task, kind, seed, args)
+            deepwe = kind == "deepwe"
+            reach_finetune = args.finetune_steps if task_name == "reach" and deepwe else 0
+            r["seconds"].append(seconds)
+            r["transfer"].append(transfer(run, task, args.episodes, reach_finetune))
+            if task_name == "push":
+                demonstrations, ppo = env_steps(run)
+                r.setdefault("demo_steps", []).append(demonstrations)
+                r.setdefault("ppo_steps", []).append(ppo)
+                if deepwe and args.finetune_rounds:
+                    out = args.out / "finetune" / run.name
+                    r.setdefault("finetune", []).append({
+                        robot: compare(run, robot, args.finetune_rounds, args.finetune_episodes,
+                                       TARGET, out)
+                        for robot in task.finetune_robots
+                    })  # fmt: skip
+            print(f"seed {seed} {kind}: trained in {seconds:.0f}s", flush=True)
+            (args.out / "raw.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def command(args: argparse.Namespace) -> str:
+    """The command line that reproduces the tables."""
+    parts = ["python benchmarks/transfer.py", f"--task {args.task}", f"--steps {args.steps}",
+             f"--seeds {args.seeds}", f"--episodes {args.episodes}"]  # fmt: skip
+    if args.task == "reach":
+        parts.append(f"--finetune-steps {args.finetune_steps}")
+    else:
+        parts += [f"--finetune-rounds {args.finetune_rounds}",
+                  f"--finetune-episodes {args.finetune_episodes}"]  # fmt: skip
+    if args.kinds != list(KINDS):
+        parts.append(f"--kinds {','.join(args.kinds)}")
+    parts += [f"--set {s}" for s in args.set]
+    return " ".join(parts)
 
 
 def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
     """Markdown tables and the summary figures."""
+    task = TASKS[args.task]
+    categories = ("train", *HELD_OUT)
+    zero_lines, summary = zero_shot_table(results, categories)
+    real_lines, summary["real_heldout"] = real_heldout_table(results)
+    if args.task == "reach":
+        what = (
+            f"Joint-control reach, trained on `train` for {args.steps} env steps each, SB3 PPO "
+            "as in `configs/transfer.yaml`"
+        )
+    else:
+        what = (
+            "Push, trained on `push-train` as in `configs/push.yaml`: behaviour cloning from the "
+            f"scripted expert with DAgger, then {args.steps} PPO env steps (`--steps`); the env "
+            "steps column gives both parts, read back from each run's TensorBoard"
+        )
     lines = [
-        f"Command: `python benchmarks/transfer.py --steps {args.steps} --seeds {args.seeds} "
-        f"--episodes {args.episodes} --finetune-steps {args.finetune_steps}`",
+        f"Command: `{command(args)}`",
         "",
-        f"Joint-control reach, trained on `train` (14 robots) for {args.steps} env steps each, "
-        f"SB3 PPO as in `configs/transfer.yaml`, {args.seeds} seeds; zero-shot success over "
-        f"{args.episodes} episodes per held-out robot (mean ± sd over seeds of the split's "
-        "mean). The transformer is d=64, 2 layers.",
+        f"{what}, {args.seeds} seeds; zero-shot success over {args.episodes} episodes per "
+        "robot (mean ± sd over seeds of the split's mean), on the arms of each split that can "
+        "do the task. The transformer is d=64, 2 layers.",
         "",
-        "| network | train wall-clock (s) | x MLP | train robots | " + " | ".join(HELD_OUT) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(HELD_OUT),
+        *zero_lines,
+        "",
+        "Zero-shot success per real held-out arm, and their mean (mean ± sd over seeds):",
+        "",
+        *real_lines,
     ]
-    summary: dict = {"zero_shot": {}, "seconds": {}}
-    mlp_seconds = np.mean(results["mlp"]["seconds"]) if "mlp" in results else np.nan
-    for kind, r in results.items():
-        seconds = np.mean(r["seconds"])
-        cells = [f"{seconds:.0f}", f"{seconds / mlp_seconds:.2f}"]
-        summary["seconds"][kind] = float(seconds)
-        summary["zero_shot"][kind] = {}
-        for cat in ("train", *HELD_OUT):
-            per_seed = [t["category_means"].get(cat, np.nan) for t in r["transfer"]]
-            summary["zero_shot"][kind][cat] = float(np.mean(per_seed))
-            cells.append(mean_sd(per_seed))
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    if "deepwe" in results and args.finetune_steps:
-        lines += [
-            "",
-            f"Fine-tuning DeepWe for {args.finetune_steps} env steps on one robot per held-out "
-            f"split against the same budget from scratch (DeepWe specialists), {args.seeds} "
-            "seeds, 10 evaluation episodes per point; steps to 80% are per seed ('-' = not "
-            "reached within the budget).",
-            "",
-            "| robot | zero-shot | fine-tuned final | scratch final | fine-tuned steps to 80% "
-            "| scratch steps to 80% |",
-            "|---|---:|---:|---:|---|---|",
-        ]
-        summary["finetune"] = {}
-        for robot in FINETUNE_ROBOTS:
-            zero = [
-                next(z["success_rate"] for z in t["zero_shot"] if z["robot"] == robot)
-                for t in results["deepwe"]["transfer"]
-            ]
-            per = [t["finetune"]["summary"][robot] for t in results["deepwe"]["transfer"]]
-            row = {c: {"final": [p[c]["final_success"] for p in per],
-                       "steps": [s for p in per for s in p[c]["steps_to_target"]]}
-                   for c in ("finetuned", "scratch")}  # fmt: skip
-            summary["finetune"][robot] = row
-            steps = {c: ", ".join("-" if s is None else str(s) for s in row[c]["steps"])
-                     for c in row}  # fmt: skip
-            lines.append(
-                f"| {robot} | {mean_sd(zero)} | {mean_sd(row['finetuned']['final'])} | "
-                f"{mean_sd(row['scratch']['final'])} | {steps['finetuned']} | {steps['scratch']} |"
+    deepwe = results.get("deepwe")
+    if deepwe and (args.finetune_steps if args.task == "reach" else args.finetune_rounds):
+        if args.task == "reach":
+            table = reach_finetune_table
+            text = (
+                f"Fine-tuning DeepWe for {args.finetune_steps} env steps on one robot per "
+                "held-out split against the same budget from scratch (DeepWe specialists), "
+                f"{args.seeds} seeds, 10 evaluation episodes per point; steps to 80% are per seed "
+                "('-' = not reached within the budget)."
             )
+        else:
+            table = push_finetune_table
+            text = (
+                "Fine-tuning DeepWe onto one arm per held-out split by DAgger "
+                f"(`benchmarks/finetune.py`: {args.finetune_rounds} rounds of "
+                f"{args.finetune_episodes} episodes, {N_ENVS} envs) against scratch (the "
+                f"expert's {args.finetune_episodes} episodes, then the same rounds), "
+                f"{args.seeds} seeds; env steps to 80% and the ratio per seed ('-' = not reached)."
+            )
+        ft_lines, summary["finetune"] = table(deepwe, task.finetune_robots)
+        lines += ["", text, "", *ft_lines]
     return "\n".join(lines) + "\n", summary
 
 
-def write_results(table: str) -> None:
-    path = ROOT / "docs" / "results.md"
-    text = path.read_text()
-    if BEGIN not in text:
-        sys.exit(f"{path} has no {BEGIN} ... {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{BEGIN}\n{table}{END}{tail}")
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, checked: one line and exit 2 for what does not fit the task."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=tuple(TASKS), default="reach")
+    parser.add_argument("--steps", type=int, help="PPO env steps (reach 60000, push 25000)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--episodes", type=int, default=20, help="zero-shot episodes per robot")
+    parser.add_argument("--finetune-steps", type=int, help="reach: PPO steps (20000; 0: none)")
+    parser.add_argument("--finetune-rounds", type=int, help="push: DAgger rounds (16; 0: none)")
+    parser.add_argument("--finetune-episodes", type=int, help="push: episodes a round (20)")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every training run (repeatable)")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "transfer")
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args(argv)
+    other = ("--finetune-rounds", "--finetune-episodes")
+    if args.task == "push":
+        other = ("--finetune-steps",)
+    if given := [o for o in other if getattr(args, o[2:].replace("-", "_")) is not None]:
+        parser.error(f"{', '.join(given)} is not an option of --task {args.task}")
+    if bad := [s for s in args.set if "=" not in s]:
+        parser.error(f"--set takes KEY=VALUE, got {bad[0]!r}")
+    args.kinds = args.kinds.split(",")
+    if unknown := [k for k in args.kinds if k not in KINDS]:
+        parser.error(f"--kinds: unknown {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    args.steps = TASKS[args.task].steps if args.steps is None else args.steps
+    defaults = {"finetune_steps": 20_000, "finetune_rounds": 16, "finetune_episodes": 20}
+    for key, value in defaults.items():
+        setattr(args, key, value if getattr(args, key) is None else getattr(args, key))
+    args.out = args.out.resolve()
+    return args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=60_000)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--finetune-steps", type=int, default=20_000)
-    parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "transfer")
-    parser.add_argument("--write-results", action="store_true")
-    args = parser.parse_args()
-    runs = args.out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    results: dict = {k: {"seconds": [], "transfer": []} for k in args.kinds.split(",")}
-    for seed in range(args.seeds):
-        for kind in results:
-            run, seconds = train(kind, seed, args.steps, runs)
-            finetune = args.finetune_steps if kind == "deepwe" else 0
-            results[kind]["seconds"].append(seconds)
-            results[kind]["transfer"].append(transfer(run, args.episodes, finetune))
-            print(f"seed {seed} {kind}: trained in {seconds:.0f}s", flush=True)
-            (args.out / "raw.json").write_text(json.dumps(results, indent=1))
+    args = parse()
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    results = measure(args.task, args)
     table, summary = report(results, args)
     print(table)
     if args.write_results:
-        write_results(table)
+        write_between(ROOT / "docs" / "results.md", *TASKS[args.task].markers, table)
     print(json.dumps(summary))
 
 
