@@ -48,7 +48,7 @@ from transfer_report import (
     zero_shot_table,
 )
 
-from deepwe_rl.envs.robots.catalog import HELD_OUT
+from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "deepwe_rl.cli"]
@@ -174,7 +174,7 @@ def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
     task = TASKS[args.task]
     categories = ("train", *HELD_OUT)
     zero_lines, summary = zero_shot_table(results, categories)
-    real_lines, summary["real_heldout"] = real_heldout_table(results)
+    real_lines, summary["real_heldout"] = real_heldout_table(results, SPLITS["real-heldout"])
     if args.task == "reach":
         what = (
             f"Joint-control reach, trained on `train` for {args.steps} env steps each, SB3 PPO "

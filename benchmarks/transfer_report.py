@@ -54,19 +54,15 @@ def zero_shot_table(results: Results, categories: tuple[str, ...]) -> tuple[list
     return lines, summary
 
 
-def real_heldout_table(results: Results) -> tuple[list[str], dict]:
-    """Zero-shot success per real held-out arm (every arm the runs were evaluated on in the
-    ``real-heldout`` category) and their mean, per network, mean ± sd over seeds. Returns the
-    markdown lines and, per network, per arm and ``mean``, ``{"mean", "sd"}`` over seeds."""
-    arms = list(
-        dict.fromkeys(
-            z["robot"]
-            for r in results.values()
-            for t in r["transfer"]
-            for z in t["zero_shot"]
-            if z["category"] == "real-heldout"
-        )
-    )
+def real_heldout_table(results: Results, split: tuple[str, ...]) -> tuple[list[str], dict]:
+    """Zero-shot success per real held-out arm (every arm of ``split``, in its order, that the
+    runs were evaluated on: those that can do the task) and their mean, per network, mean ± sd
+    over seeds. Returns the markdown lines and, per network, per arm and ``mean``,
+    ``{"mean", "sd"}`` over seeds."""
+    evaluated = {
+        z["robot"] for r in results.values() for t in r["transfer"] for z in t["zero_shot"]
+    }
+    arms = [arm for arm in split if arm in evaluated]
     lines = [
         "| network | " + " | ".join(arms) + " | mean |",
         "|---|" + "---:|" * (len(arms) + 1),

@@ -50,11 +50,11 @@ RESULTS = {
 }
 
 
-def test_real_heldout_table_has_every_arm_of_the_category_and_their_mean() -> None:
-    lines, summary = real_heldout_table(RESULTS)
-    assert lines[0] == "| network | ur5 | z1 | xarm6 | mean |"
-    assert lines[2] == "| deepwe | 0.90 ± 0.10 | 0.50 ± 0.00 | 0.10 ± 0.10 | 0.50 ± 0.00 |"
-    assert lines[3] == "| mlp | 0.20 ± 0.20 | 0.00 ± 0.00 | 0.30 ± 0.00 | 0.17 ± 0.07 |"
+def test_real_heldout_table_has_each_evaluated_arm_of_the_split_in_order_and_their_mean() -> None:
+    lines, summary = real_heldout_table(RESULTS, ("xarm6", "so101", "z1", "ur5"))
+    assert lines[0] == "| network | xarm6 | z1 | ur5 | mean |"
+    assert lines[2] == "| deepwe | 0.10 ± 0.10 | 0.50 ± 0.00 | 0.90 ± 0.10 | 0.50 ± 0.00 |"
+    assert lines[3] == "| mlp | 0.30 ± 0.00 | 0.00 ± 0.00 | 0.20 ± 0.20 | 0.17 ± 0.07 |"
     assert summary["deepwe"]["ur5"] == pytest.approx({"mean": 0.9, "sd": 0.1})
     assert summary["mlp"]["mean"] == pytest.approx({"mean": 1 / 6, "sd": 0.2 / 3})
 
