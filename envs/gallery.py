@@ -15,7 +15,8 @@ from deepwe_rl.envs.vector import make_env
 
 
 def save_gallery(path: Path, robots: Sequence[str], steps: int = 10, size: int = 240) -> Path:
-    """Reset each robot on Reach, take ``steps`` random actions, and save a grid of renders."""
+    """Reset each robot on Reach, take ``steps`` random actions, and save a grid of renders,
+    each framed to the robot's size (the sum of its link lengths)."""
     cols = min(6, len(robots))
     rows = -(-len(robots) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.6 * rows), squeeze=False)
@@ -27,7 +28,10 @@ def save_gallery(path: Path, robots: Sequence[str], steps: int = 10, size: int =
         env.action_space.seed(0)
         for _ in range(steps):
             obs, *_ = env.step(env.action_space.sample())
-        frame = env.unwrapped.sim.render_rgb(size, size, target=np.array([0.25, 0.0, 0.3]))
+        reach = sum(j.link_length for j in env.unwrapped.arm.spec.joints)
+        frame = env.unwrapped.sim.render_rgb(
+            size, size, target=np.array([0.3, 0.0, 0.3]) * reach, distance=1.6 * reach
+        )
         ax.imshow(frame)
         ax.set_title(f"{robot} ({int(obs['joint_mask'].sum())} joints)", fontsize=8)
         env.close()

@@ -40,12 +40,12 @@ class Transferred:
 
 @pytest.fixture(scope="module")
 def transferred(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Transferred:
-    """Zero-shot on an extrapolate robot, the real held-out arms, a user's URDF arm and a training
-    robot; fine-tuning (one 256-step PPO rollout) on the held-out ones."""
+    """Zero-shot on an extrapolate robot, a real held-out arm (xarm6), a user's URDF arm and a
+    training robot; fine-tuning (one 256-step PPO rollout) on the three held-out ones."""
     user = write_user_arm(tmp_path_factory.mktemp("urdf") / "user_arm.urdf")
     result = run_cli(
         "transfer", str(trained),
-        "--split", "real-heldout",
+        "--robots", "xarm6",
         "--robots", f"proc:4:100,urdf:{user}",
         "--robots", "panda",
         "--episodes", "3",
@@ -78,18 +78,17 @@ def test_json_csv_and_markdown_agree(transferred: Transferred) -> None:
     }
     header = md_rows.pop("robot")
     zero = {z["robot"]: z for z in payload["zero_shot"]}
-    real = set(SPLITS["real-heldout"])
-    assert set(zero) == set(rows) == {*real, "proc:4:100", user, "panda"}
+    assert set(zero) == set(rows) == {"xarm6", "proc:4:100", user, "panda"}
     categories = {r: z["category"] for r, z in zero.items()}
     assert categories == {
         "panda": "train",
         "proc:4:100": "extrapolate",
-        **dict.fromkeys(real, "real-heldout"),
+        "xarm6": "real-heldout",
         user: "other",
     }
     assert zero[user]["joints"] == 3
     summary = payload["finetune"]["summary"]
-    assert set(summary) == {*real, "proc:4:100", user}
+    assert set(summary) == {"xarm6", "proc:4:100", user}
     for robot, z in zero.items():
         md = dict(zip(header, md_rows[robot], strict=True))
         for key in ("success_rate", "success_ci_low", "final_distance", "mean_return"):

@@ -8,8 +8,8 @@ order, at:
 
 - an entry of ``$ROS_PACKAGE_PATH`` (folders separated by ``os.pathsep``, as ROS has it) that is
   the package, or a folder directly inside such an entry that is;
-- a folder above the URDF that is the package, or a folder directly inside one that is (a URDF
-  inside its own package, or next to it, needs nothing set).
+- a folder above the URDF that is the package, or a folder named ``<pkg>`` directly inside one
+  (a URDF inside its own package, or in a package beside it, needs nothing set).
 
 A folder is the package ``<pkg>`` when it is named ``<pkg>`` or its ``package.xml`` names it.
 """
@@ -60,7 +60,12 @@ def _is_package(folder: Path, package: str) -> bool:
 
 def _candidates(package: str, urdf: Path) -> Iterator[Path]:
     entries = [Path(e).expanduser() for e in os.environ.get(PACKAGE_PATH_VAR, "").split(os.pathsep)]
-    for root in [e for e in entries if e.parts] + list(urdf.resolve().parents):
+    for root in [e for e in entries if e.parts]:
+        yield root
+        yield root / package
+        if root.is_dir():
+            yield from sorted(f for f in root.iterdir() if (f / "package.xml").is_file())
+    for root in urdf.resolve().parents:
         yield root
         yield root / package
 
