@@ -23,9 +23,10 @@ def mean_sd(values: list[float]) -> str:
 
 
 def zero_shot_table(results: Results, categories: tuple[str, ...]) -> tuple[list[str], dict]:
-    """One row per network: training wall-clock (and its ratio to the MLP's), for Push the env
-    steps of demonstrations and PPO, then mean ± sd over seeds of each category's mean zero-shot
-    success. Returns the markdown lines and ``{"seconds", "env_steps", "zero_shot"}``."""
+    """One row per network: training wall-clock and its ratio to the MLP's ('-' without an
+    MLP), for Push the env steps of demonstrations and PPO, then mean ± sd over seeds of each
+    category's mean zero-shot success. Returns the markdown lines and ``{"seconds",
+    "env_steps", "zero_shot"}``."""
     push = any("demo_steps" in r for r in results.values())
     steps_head = " env steps (demonstrations + PPO) |" if push else ""
     lines = [
@@ -33,11 +34,11 @@ def zero_shot_table(results: Results, categories: tuple[str, ...]) -> tuple[list
         "|---|---:|---:|" + "---:|" * (len(categories) + push),
     ]
     summary: dict = {"seconds": {}, "zero_shot": {}}
-    mlp_seconds = np.mean(results["mlp"]["seconds"]) if "mlp" in results else np.nan
+    mlp_seconds = np.mean(results["mlp"]["seconds"]) if "mlp" in results else None
     for kind, r in results.items():
         seconds = float(np.mean(r["seconds"]))
         summary["seconds"][kind] = seconds
-        cells = [f"{seconds:.0f}", f"{seconds / mlp_seconds:.2f}"]
+        cells = [f"{seconds:.0f}", "-" if mlp_seconds is None else f"{seconds / mlp_seconds:.2f}"]
         if push:
             demo, ppo = np.mean(r["demo_steps"]), np.mean(r["ppo_steps"])
             summary.setdefault("env_steps", {})[kind] = {

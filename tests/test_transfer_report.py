@@ -70,6 +70,8 @@ def test_zero_shot_table_reports_push_env_steps_and_wall_clock_against_the_mlp()
     )
     assert summary["env_steps"]["mlp"] == {"demonstrations": 71_000.0, "ppo": 26_624.0}
     assert summary["zero_shot"]["mlp"]["real-heldout"] == pytest.approx(1 / 6)
+    without_mlp, _ = zero_shot_table({"deepwe": RESULTS["deepwe"]}, ("train",))
+    assert without_mlp[2] == "| deepwe | 120 | - | 71,000 + 26,624 | 0.90 ± 0.10 |"
 
 
 def test_write_between_replaces_only_the_marked_part(tmp_path: Path) -> None:
