@@ -82,6 +82,14 @@ def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
         p.getJointInfo(body, j, physicsClientId=sim_id)
         for j in range(p.getNumJoints(body, physicsClientId=sim_id))
     ]
+    # A link with no <inertial> is a frame (xArm7's link_eef): massless, as the URDF means it,
+    # not the 1 kg and 1 kg m² Bullet gives it.
+    frames = {link.get("name") for link in root.iter("link") if link.find("inertial") is None}
+    for j, info in enumerate(infos):
+        if info[12].decode() in frames:
+            p.changeDynamics(
+                body, j, mass=0.0, localInertiaDiagonal=[0.0] * 3, physicsClientId=sim_id
+            )
     children: dict[int, list[int]] = {}
     for j, info in enumerate(infos):
         children.setdefault(info[16], []).append(j)
