@@ -17,6 +17,10 @@ CANNOT_PUSH = ("proc:2:100", "proc:3:1", "proc:3:2", "proc:3:3")
 CANNOT_PICK = ("proc:2:100", "proc:3:1", "proc:5:0", "proc:7:2")
 """Catalog arms with a gripper that cannot point it down at a cube in front of them."""
 
+ONE_JAW = ("z1", "so101")
+"""Catalog arms whose gripper is one jaw closing on a fixed one: PickAndPlace takes them, but
+the scripted expert's grasp (gripper links pressing from opposite sides) misses them."""
+
 
 def has_gripper(robot: str) -> bool:
     """Whether the named robot's URDF has gripper joints."""

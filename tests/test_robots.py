@@ -109,7 +109,7 @@ def test_catalog_and_splits() -> None:
     }
     assert interp <= train_counts
     assert not extrap & proc_train_counts
-    assert not extrap - {6} & train_counts  # 6 joints: only ur3 and ur10 of train
+    assert not extrap - {6} & train_counts  # 6 joints: only ur10 and kinova_jaco2 of train
     assert not set(split("train")) & set(split("real-heldout"))
     assert set(SPLITS["real-heldout"]) <= set(REAL_ARMS)
     real_train = {r for r in split("train") if r in REAL_ARMS}
