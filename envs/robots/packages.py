@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from importlib.metadata import distribution
 from pathlib import Path
 
+from deepwe_rl.envs.robots.cache import default_cache_dir, write_atomically
 from deepwe_rl.envs.robots.errors import RobotLoadError
-from deepwe_rl.envs.robots.procedural import default_cache_dir
 
 PACKAGE_PATH_VAR = "ROS_PACKAGE_PATH"
 """The environment variable listing folders to find ``package://`` packages in."""
@@ -101,19 +100,6 @@ def _bullet_finds(uri: str, path: Path, urdf: Path) -> bool:
     return found is not None and found.resolve() == path.resolve()
 
 
-def _write_once(folder: Path, name: str, data: bytes) -> Path:
-    """``folder/name`` holding ``data``: written atomically unless it is there already."""
-    path = folder / name
-    if path.is_file():
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".urdf.tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    return path
-
-
 def loadable_urdf(root: ET.Element, urdf: Path, cache_dir: Path | None = None) -> Path:
     """A URDF file PyBullet can load for the parsed URDF ``root`` read from ``urdf``: ``urdf``
     itself when PyBullet finds every mesh as named (so the arms of ``pybullet_data`` and
@@ -134,4 +120,5 @@ def loadable_urdf(root: ET.Element, urdf: Path, cache_dir: Path | None = None) -
     data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()) / "resolved"
-    return _write_once(folder, f"{urdf.stem}-{digest}.urdf", data)
+    path = folder / f"{urdf.stem}-{digest}.urdf"
+    return path if path.is_file() else write_atomically(path, data)

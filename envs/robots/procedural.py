@@ -7,12 +7,12 @@ name always gives the same file, byte for byte.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from deepwe_rl.envs.robots.cache import default_cache_dir, write_atomically
 
 MIN_JOINTS = 2
 MAX_JOINTS = 7
@@ -199,14 +199,6 @@ def arm_urdf(arm: ProcArm) -> str:
     return "".join(out)
 
 
-def default_cache_dir() -> Path:
-    """Where generated URDFs go: ``$DEEPWE_RL_CACHE`` or the user's cache directory."""
-    if env := os.environ.get("DEEPWE_RL_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "deepwe_rl"
-
-
 def proc_urdf_path(name: str, cache_dir: Path | None = None) -> Path:
     """Generate (if needed) and return the URDF file for ``proc:<joints>:<seed>``."""
     joints, seed = parse_proc_name(name)
@@ -215,9 +207,4 @@ def proc_urdf_path(name: str, cache_dir: Path | None = None) -> Path:
     path = folder / f"proc_{joints}_{seed}.urdf"
     if path.exists() and path.read_text() == text:
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".urdf.tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, text.encode())
