@@ -70,10 +70,7 @@ def real_heldout_table(results: Results, split: tuple[str, ...]) -> tuple[list[s
     ]
     summary: dict = {}
     for kind, r in results.items():
-        rates = np.array(
-            [[next(z["success_rate"] for z in t["zero_shot"] if z["robot"] == arm)
-              for arm in arms] for t in r["transfer"]]
-        )  # fmt: skip
+        rates = np.array([zero_shot_of(r["transfer"], arm) for arm in arms]).T  # seeds x arms
         columns = {arm: rates[:, i] for i, arm in enumerate(arms)} | {"mean": rates.mean(axis=1)}
         summary[kind] = {
             name: {"mean": float(np.mean(v)), "sd": float(np.std(v))} for name, v in columns.items()
