@@ -16,6 +16,7 @@ A folder is the package ``<pkg>`` when it is named ``<pkg>`` or its ``package.xm
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import xml.etree.ElementTree as ET
@@ -35,6 +36,7 @@ _BULLET_LEVELS = 7
 """The URDF's folder and the six above it, where PyBullet looks for a ``package://`` path."""
 
 
+@functools.cache
 def example_robot_data() -> Path:
     """The ``robots`` folder of the installed ``example-robot-data`` package (its URDFs and
     meshes, in the package's cmeel prefix), found through the package's installed files."""
