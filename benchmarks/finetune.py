@@ -56,8 +56,8 @@ def train(run: Path, robot: str, finetuned: bool, rounds: int, episodes: int, ou
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
-    (folder,) = [p for p in out.iterdir() if p.name.startswith(f"{name}-")]
-    return folder
+    # The newest: a run an earlier call left unfinished keeps its folder beside this one.
+    return max(p for p in out.iterdir() if p.name.startswith(f"{name}-"))
 
 
 def rounds_of(run: Path) -> list[tuple[float, float]]:

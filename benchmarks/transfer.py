@@ -26,6 +26,11 @@ one robot of each held-out split, next to the same robot learned from scratch.
 ``--set`` passes a config override to every training run (repeatable). Prints the tables; with
 ``--write-results`` also puts them into docs/results.md between the task's markers. The last
 line is a JSON object with the figures.
+
+The Push benchmark takes longer than one sitting (about 4.5 h for 3 seeds of 3 networks with
+fine-tuning): it can be run in parts. Every finished run is kept in ``<out>/raw.json``, and the
+same command with the same ``--out`` goes on where the last call stopped; ``--seeds`` and
+``--kinds`` may grow between calls (e.g. ``--seeds 1`` first), the other options may not.
 """
 
 from __future__ import annotations
@@ -103,8 +108,8 @@ def train(task: Task, kind: str, seed: int, args: argparse.Namespace) -> tuple[P
         f"runs_dir={runs}", f"name={name}", "eval.freq=0", *extra, *args.set,
     )  # fmt: skip
     seconds = time.perf_counter() - started
-    (run,) = [p for p in runs.iterdir() if p.name.startswith(f"{name}-")]
-    return run, seconds
+    # The newest: a run an earlier call left unfinished keeps its folder beside this one.
+    return max(p for p in runs.iterdir() if p.name.startswith(f"{name}-")), seconds
 
 
 def transfer(run: Path, task: Task, episodes: int, finetune_steps: int) -> dict:
@@ -126,13 +131,44 @@ def env_steps(run: Path) -> tuple[int, int]:
     return int(demonstrations), found["time/fps"][-1][0]
 
 
+SETTINGS = ("task", "steps", "episodes", "finetune_steps", "finetune_rounds", "finetune_episodes",
+            "set")  # fmt: skip
+"""The options every run kept in one ``--out`` must share (``--seeds`` and ``--kinds`` may grow)."""
+
+
+def settings(args: argparse.Namespace) -> dict:
+    """The call's values of ``SETTINGS``."""
+    return {k: getattr(args, k) for k in SETTINGS}
+
+
+def kept(args: argparse.Namespace) -> dict:
+    """The raw results ``<out>/raw.json`` holds from an earlier call with the same settings, per
+    kind; empty for a new ``--out``. Stops with one line if its settings differ."""
+    raw = args.out / "raw.json"
+    if not raw.exists():
+        return {}
+    found = json.loads(raw.read_text())
+    if found.get("settings") != settings(args):
+        sys.exit(f"{raw} holds runs made with other settings ({found.get('settings')}); "
+                 "use another --out or remove it")  # fmt: skip
+    return found["results"]
+
+
 def measure(task_name: str, args: argparse.Namespace) -> dict:
-    """Train, evaluate and (DeepWe) fine-tune every kind and seed; the raw results, also kept
-    in ``<out>/raw.json`` after each run."""
+    """Train, evaluate and (DeepWe) fine-tune every kind and seed; the raw results per kind.
+
+    They are kept in ``<out>/raw.json`` after each run, and a later call with the same settings
+    and ``--out`` goes on from there: runs of each kind are done in seed order, so a kind with
+    ``n`` finished runs has seeds ``0..n-1``. A run cut off midway is done again."""
     task = TASKS[task_name]
-    results: dict = {k: {"seconds": [], "transfer": []} for k in args.kinds}
+    everything = kept(args)
+    empty = lambda: {"seconds": [], "transfer": []}  # noqa: E731
+    results: dict = {k: everything.setdefault(k, empty()) for k in args.kinds}
     for seed in range(args.seeds):
         for kind, r in results.items():
+            if len(r["seconds"]) > seed:
+                print(f"seed {seed} {kind}: kept from an earlier call", flush=True)
+                continue
             run, seconds = train(task, kind, seed, args)
             deepwe = kind == "deepwe"
             reach_finetune = args.finetune_steps if task_name == "reach" and deepwe else 0
@@ -150,7 +186,8 @@ def measure(task_name: str, args: argparse.Namespace) -> dict:
                         for robot in task.finetune_robots
                     })  # fmt: skip
             print(f"seed {seed} {kind}: trained in {seconds:.0f}s", flush=True)
-            (args.out / "raw.json").write_text(json.dumps(results, indent=1))
+            raw = {"settings": settings(args), "results": everything}
+            (args.out / "raw.json").write_text(json.dumps(raw, indent=1))
     return results
 
 

@@ -1,0 +1,55 @@
+"""benchmarks/transfer.py in parts: a later call with the same ``--out`` keeps the runs an
+earlier one finished, and refuses an ``--out`` made with other settings."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.test_transfer_report import RESULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def transfer(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """benchmarks/transfer.py, imported as the script imports its neighbours, with training
+    refused: a run kept from an earlier call must not be trained again."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    module = importlib.import_module("transfer")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError(f"trained again: {args[1:3]}")
+
+    monkeypatch.setattr(module, "train", refuse)
+    return module
+
+
+def test_a_second_call_with_the_same_settings_keeps_every_finished_run(
+    transfer: ModuleType, tmp_path: Path
+) -> None:
+    first = transfer.parse(
+        ["--task", "push", "--seeds", "2", "--kinds", "deepwe", "--out", str(tmp_path)]
+    )
+    raw = {"settings": transfer.settings(first), "results": RESULTS}
+    (tmp_path / "raw.json").write_text(json.dumps(raw))
+    wider = transfer.parse(
+        ["--task", "push", "--seeds", "2", "--kinds", "deepwe,mlp", "--out", str(tmp_path)]
+    )
+    assert transfer.measure("push", wider) == RESULTS
+
+
+def test_an_out_folder_made_with_other_settings_is_refused_in_one_line(
+    transfer: ModuleType, tmp_path: Path
+) -> None:
+    first = transfer.parse(["--task", "push", "--out", str(tmp_path)])
+    raw = {"settings": transfer.settings(first), "results": RESULTS}
+    (tmp_path / "raw.json").write_text(json.dumps(raw))
+    other = transfer.parse(["--task", "push", "--steps", "100", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="other settings") as stopped:
+        transfer.measure("push", other)
+    assert "\n" not in str(stopped.value)
