@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,9 @@ from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
 from deepwe_rl.agents.sb3.train import _new_model, _vec_env
 from deepwe_rl.config import RunConfig, validate
+from deepwe_rl.envs.robots.catalog import resolve_robot
 from tests.cli_runs import only_run, run_cli, scalar_tags
+from tests.helpers import write_user_arm
 
 MIXED = ["panda", "proc:3:0"]  # 7 joints and a gripper; 3 joints and none
 PICKERS = ["panda", "proc:5:22"]  # gripper arms of 7 and 5 joints
@@ -115,10 +119,16 @@ def test_dagger_alone_lets_the_policy_drive_from_the_first_round() -> None:
     assert rounds[1].dataset_size == rounds[0].env_steps + rounds[1].env_steps
 
 
-def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
-    """``configs/push.yaml`` as a user runs it, shrunk: two demonstration rounds logged under
-    ``demonstrations/`` in TensorBoard, the cloned policy evaluated before RL, then PPO, then
-    the final model."""
+@dataclass(frozen=True)
+class PushRun:
+    folder: Path
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def push_run(tmp_path_factory: pytest.TempPathFactory) -> PushRun:
+    """``configs/push.yaml`` as a user runs it, shrunk to two arms and a few episodes."""
+    runs = tmp_path_factory.mktemp("runs")
     result = run_cli(
         "train",
         "configs/push.yaml",
@@ -136,11 +146,17 @@ def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
         "eval.freq=256",
         "eval.episodes=1",
         "checkpoint.freq=0",
-        f"runs_dir={tmp_path}",
+        f"runs_dir={runs}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "demonstrations round 1 (policy drove 2 episodes)" in result.stderr
-    run = only_run(tmp_path)
+    return PushRun(only_run(runs), result.stderr)
+
+
+def test_push_config_clones_then_trains_through_the_cli(push_run: PushRun) -> None:
+    """Two demonstration rounds logged under ``demonstrations/`` in TensorBoard, the cloned
+    policy evaluated before RL, then PPO, then the final model."""
+    assert "demonstrations round 1 (policy drove 2 episodes)" in push_run.stderr
+    run = push_run.folder
     tags = scalar_tags(run / "tb")
     assert [step for step, _ in tags["demonstrations/success"]] == [0, 1]
     steps = [value for _, value in tags["demonstrations/env_steps"]]
@@ -148,6 +164,29 @@ def test_push_config_clones_then_trains_through_the_cli(tmp_path: Path) -> None:
     assert [step for step, _ in tags["eval/success_rate"]] == [0, 256]
     assert (run / "eval" / "eval_000000000.json").is_file()
     assert (run / "model.zip").is_file()
+
+
+def test_transfer_evaluates_a_urdf_arm_on_a_push_run(push_run: PushRun, tmp_path: Path) -> None:
+    """``deepwe-rl transfer RUN --robots urdf:PATH`` on a Push run evaluates any URDF arm that
+    can reach the table (here UR5's from its ROS description package, meshes named by
+    ``package://``, no home pose given) beside a catalog arm; an arm that cannot reach the
+    table top is refused in one line before any work."""
+    ur5 = f"urdf:{resolve_robot('ur5').urdf}"
+    result = run_cli(
+        "transfer", str(push_run.folder), "--robots", f"panda,{ur5}", "--episodes", "1"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((push_run.folder / "transfer" / "transfer.json").read_text())
+    assert [r["robot"] for r in report["zero_shot"]] == ["panda", ur5]
+
+    user = write_user_arm(tmp_path / "user_arm.urdf")
+    before = sorted(p.name for p in push_run.folder.iterdir())
+    refused = run_cli("transfer", str(push_run.folder), "--robots", f"urdf:{user}")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"error: robot 'urdf:{user}' cannot reach the table top, so it cannot do Push"
+    ]
+    assert sorted(p.name for p in push_run.folder.iterdir()) == before
 
 
 def test_rllib_refuses_demonstrations(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ work."""
 
 from __future__ import annotations
 
-from deepwe_rl.agents.env_factory import can_do
+from deepwe_rl.agents.env_factory import can_do, single_env
 from deepwe_rl.agents.robots import parse_robot_options, resolve_robots, split_members
 from deepwe_rl.config import ConfigError, EnvSection
 from deepwe_rl.envs.robots.catalog import held_out_robots
@@ -14,13 +14,24 @@ def evaluated_robots(env: EnvSection, splits: list[str], robots: list[str]) -> l
     (proc:2:100 cannot push), then ``robots`` (names, ``urdf:`` arms or splits, comma-separated
     or repeated), each evaluated or refused. With neither, the run's training robots and every
     held-out robot that can do the task. Raises ConfigError (ValueError for an unknown split)
-    for a name that does not resolve."""
+    for a name that does not resolve, or a named robot that cannot do the task."""
     members = split_members(splits)
-    names = [r for r in members if can_do(env, r)] + (parse_robot_options(robots) if robots else [])
+    named = [_able(env, r) for r in parse_robot_options(robots)] if robots else []
+    names = [r for r in members if can_do(env, r)] + named
     if not names:
         held_out = [r for r in held_out_robots() if can_do(env, r)]
         names = resolve_robots(env.robots) + held_out
     return list(dict.fromkeys(names))
+
+
+def _able(env: EnvSection, robot: str) -> str:
+    """``robot``, once its env builds for the run's task; ConfigError saying why it does not
+    (an arm that cannot reach the table top cannot push)."""
+    try:
+        single_env(env, robot).close()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return robot
 
 
 def finetuned_robots(finetune_robots: list[str], evaluated: list[str]) -> list[str] | None:
