@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
+from deepwe_rl.agents.run_dir import atomic_save
 from deepwe_rl.envs.experts import expert_action
 
 Act = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -38,6 +40,42 @@ class Demonstrations:
     @property
     def success_rate(self) -> float:
         return self.successes / max(self.episodes, 1)
+
+    def rows(self, index: np.ndarray) -> Demonstrations:
+        """The steps at ``index``; the collection counts stay the whole dataset's."""
+        return Demonstrations(
+            {k: v[index] for k, v in self.observations.items()},
+            self.actions[index],
+            self.returns[index],
+            self.env_steps,
+            self.episodes,
+            self.successes,
+        )
+
+    def sample(self, steps: int, seed: int) -> Demonstrations:
+        """``steps`` steps drawn at random without repeats (all of them if there are fewer)."""
+        rng = np.random.default_rng(seed)
+        return self.rows(np.sort(rng.choice(len(self), min(steps, len(self)), replace=False)))
+
+    def save(self, path: Path) -> Path:
+        """Everything in one compressed ``.npz`` at ``path``, written atomically."""
+        arrays = {f"obs/{k}": v for k, v in self.observations.items()}
+        counts = np.asarray([self.env_steps, self.episodes, self.successes])
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as f:
+                np.savez_compressed(f, actions=self.actions, returns=self.returns, counts=counts,
+                                    **arrays)  # fmt: skip
+
+        return atomic_save(path, write)
+
+    @classmethod
+    def load(cls, path: Path) -> Demonstrations:
+        """What ``save`` wrote."""
+        with np.load(path) as f:
+            observations = {k[4:]: f[k] for k in f.files if k.startswith("obs/")}
+            env_steps, episodes, successes = (int(n) for n in f["counts"])
+            return cls(observations, f["actions"], f["returns"], env_steps, episodes, successes)
 
     def extend(self, other: Demonstrations) -> Demonstrations:
         """Both datasets in one (DAgger aggregates every round's)."""

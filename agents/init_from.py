@@ -17,8 +17,15 @@ def _get(cfg: RunConfig, dotted: str) -> object:
 
 
 def source_run(cfg: RunConfig) -> RunDir | None:
-    """The run named by ``cfg.init_from``, checked to hold weights this config can load."""
+    """The run named by ``cfg.init_from``, checked to hold weights this config can load, and
+    the demonstrations ``demonstrations.rehearsal_steps`` asks for."""
+    rehearsal = cfg.demonstrations.rehearsal_steps
     if cfg.init_from is None:
+        if rehearsal:
+            raise ConfigError(
+                "config error: demonstrations.rehearsal_steps rehearses the init_from run's "
+                "demonstrations, and init_from is not set"
+            )
         return None
     try:
         source = open_run_dir(cfg.init_from)
@@ -31,4 +38,9 @@ def source_run(cfg: RunConfig) -> RunDir | None:
                 f"config error: init_from: {key} differs from the run in {source.path} "
                 f"({_get(other, key)!r} there, {_get(cfg, key)!r} here)"
             )
+    if rehearsal and not source.demonstrations.is_file():
+        raise ConfigError(
+            f"config error: demonstrations.rehearsal_steps: {source.path} has no "
+            f"{source.demonstrations.name} (it was not trained with demonstrations)"
+        )
     return source

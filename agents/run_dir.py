@@ -24,7 +24,9 @@ SB3_MODEL = "model.zip"
 RLLIB_MODEL = "rllib_checkpoint"
 """A finished RLlib run's algorithm checkpoint (a folder; so are its periodic checkpoints)."""
 TRAINING_OUTPUTS = (SB3_MODEL, RLLIB_MODEL)
-"""Files and folders in the run directory that only training writes (besides checkpoints/)."""
+"""The final models: files and folders in the run directory that only training's end writes."""
+DEMONSTRATIONS = "demonstrations.npz"
+"""Everything behaviour cloning fitted the policy on, written when its last round ends (sb3)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class RunDir:
     @property
     def eval(self) -> Path:
         return self.path / "eval"
+
+    @property
+    def demonstrations(self) -> Path:
+        return self.path / DEMONSTRATIONS
 
     def config(self) -> RunConfig:
         return load_config(self.config_path)
@@ -103,7 +109,7 @@ class RunDir:
         action taken."""
         done: list[str] = []
         spots = [(self.checkpoints, lambda name: name.startswith("step_"))]
-        spots.append((self.path, lambda name: name in TRAINING_OUTPUTS))
+        spots.append((self.path, lambda name: name in (*TRAINING_OUTPUTS, DEMONSTRATIONS)))
         for folder, ours in spots:
             if folder.is_dir():
                 done += _recover(folder, ours)

@@ -96,13 +96,21 @@ class DemonstrationsSection(_Section):
     ``episodes`` episodes and the policy is fitted to its actions; each DAgger round then lets
     the policy drive while the expert labels the states it visits, and fits again on all of it.
     With ``episodes: 0`` the policy drives from the first round: DAgger alone, which is how a
-    policy trained on other arms (``init_from``) is fine-tuned onto a new one. The env steps
-    spent here are logged under ``demonstrations/`` and come on top of ``total_timesteps``."""
+    policy trained on other arms (``init_from``) is fine-tuned onto a new one; with
+    ``rehearsal_steps`` it is fitted on a sample of that run's own demonstrations beside the new
+    arm's. The env steps spent here are logged under ``demonstrations/`` and come on top of
+    ``total_timesteps``."""
 
     episodes: int = Field(0, ge=0, description="expert-driven episodes")
     dagger_rounds: int = Field(0, ge=0, description="policy-driven rounds after the expert's")
     dagger_episodes: int = Field(100, ge=1, description="episodes in each DAgger round")
     epochs: int = Field(10, ge=1, description="passes over all data so far after each round")
+    rehearsal_steps: int = Field(
+        0,
+        ge=0,
+        description="steps drawn from the init_from run's demonstrations and fitted with every "
+        "round's, so that fine-tuning onto new arms keeps the old ones",
+    )
     batch_size: int = Field(256, ge=2)
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from deepwe_rl.agents.demonstrations import collect
+from deepwe_rl.agents.demonstrations import Demonstrations, collect
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
 from deepwe_rl.agents.sb3.train import _new_model, _vec_env
@@ -56,6 +57,32 @@ def test_demonstrations_have_the_contract_shapes_for_mixed_arms() -> None:
     assert np.all(data.actions[no_gripper, -1] == 0.0)
     assert np.all(data.actions[~no_gripper, -1] == -1.0)  # pushing with the gripper closed
     assert np.all(np.isfinite(data.returns)) and np.all(data.returns <= 0.0)  # dense reward
+
+
+def test_demonstrations_come_back_from_their_file_and_sample_distinct_steps(tmp_path: Path) -> None:
+    cfg = _config()
+    envs = [fn() for fn in training_env_fns(cfg.env, MIXED)]
+    try:
+        data = collect(envs, 2, seed=0, gamma=0.95)
+    finally:
+        for env in envs:
+            env.close()
+    back = Demonstrations.load(data.save(tmp_path / "demonstrations.npz"))
+    assert (back.env_steps, back.episodes, back.successes) == (
+        data.env_steps,
+        data.episodes,
+        data.successes,
+    )
+    assert np.array_equal(back.actions, data.actions)
+    assert np.array_equal(back.returns, data.returns)
+    assert back.observations.keys() == data.observations.keys()
+    for key, value in data.observations.items():
+        assert np.array_equal(back.observations[key], value), key
+    assert [p.name for p in tmp_path.iterdir()] == ["demonstrations.npz"]
+    part = data.sample(10, seed=0)
+    rows = {tuple(r) for r in part.observations["joint_state"].reshape(10, -1)}
+    assert len(part) == 10 and len(rows) == 10
+    assert len(data.sample(10 * len(data), seed=0)) == len(data)
 
 
 def test_pick_demonstrations_open_and_close_each_gripper() -> None:
@@ -164,6 +191,49 @@ def test_push_config_clones_then_trains_through_the_cli(push_run: PushRun) -> No
     assert [step for step, _ in tags["eval/success_rate"]] == [0, 256]
     assert (run / "eval" / "eval_000000000.json").is_file()
     assert (run / "model.zip").is_file()
+    kept = Demonstrations.load(run / "demonstrations.npz")
+    assert len(kept) == steps[1]  # both rounds, every step
+
+
+def test_fine_tuning_rehearses_the_source_runs_demonstrations(
+    push_run: PushRun, tmp_path: Path
+) -> None:
+    """DAgger alone onto a new arm from a Push run, fitting 50 of that run's demonstration steps
+    beside each round's own; without init_from, or from a run that kept no demonstrations, the
+    option is refused in one line before a run directory exists."""
+    finetune = [
+        "train",
+        str(push_run.folder / "config.yaml"),
+        "env.robots=[proc:5:1]",
+        "env.n_envs=1",
+        "total_timesteps=64",
+        "demonstrations.episodes=0",
+        "demonstrations.dagger_rounds=1",
+        "demonstrations.dagger_episodes=1",
+        "demonstrations.rehearsal_steps=50",
+        "eval.freq=0",
+        f"runs_dir={tmp_path / 'runs'}",
+    ]
+    result = run_cli(*finetune, f"init_from={push_run.folder}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    tags = scalar_tags(only_run(tmp_path / "runs") / "tb")
+    (_, fitted), (_, steps) = (
+        tags["demonstrations/dataset_size"][-1],
+        tags["demonstrations/env_steps"][-1],
+    )
+    assert fitted == steps + 50
+
+    bare = tmp_path / "bare"
+    shutil.copytree(push_run.folder, bare)
+    (bare / "demonstrations.npz").unlink()
+    for start, message in [
+        ([], "init_from is not set"),
+        ([f"init_from={bare}"], "has no demonstrations.npz"),
+    ]:
+        refused = run_cli(*finetune[:-1], f"runs_dir={tmp_path / 'refused'}", *start)
+        assert refused.returncode == 2
+        assert len(refused.stderr.strip().splitlines()) == 1 and message in refused.stderr
+        assert not (tmp_path / "refused").exists()
 
 
 def test_transfer_evaluates_a_urdf_arm_on_a_push_run(push_run: PushRun, tmp_path: Path) -> None:

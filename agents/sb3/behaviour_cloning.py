@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,10 +72,17 @@ def _fit(model: BaseAlgorithm, data: Demonstrations, cfg: RunConfig) -> tuple[fl
     return float(np.mean(action_losses)), float(np.mean(value_losses)) if value_losses else 0.0
 
 
-def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterator[Round]:
+def pretrain(
+    model: BaseAlgorithm,
+    cfg: RunConfig,
+    robots: list[str],
+    rehearsal: Demonstrations | None = None,
+    save_to: Path | None = None,
+) -> Iterator[Round]:
     """Expert-driven episodes (if any), then ``dagger_rounds`` rounds driven by the policy and
-    labelled by the expert, fitting the policy to everything so far after each; yields a
-    ``Round`` as each one ends."""
+    labelled by the expert, fitting the policy to everything so far after each, and to
+    ``rehearsal`` (steps of other arms' demonstrations) beside it; yields a ``Round`` as each
+    one ends. The last fit's data is saved to ``save_to``."""
     d = cfg.demonstrations
     act = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
     envs = [fn() for fn in training_env_fns(cfg.env, robots)]
@@ -90,12 +98,13 @@ def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterato
                     collect(envs, d.dagger_episodes, seed, cfg.algo.gamma, act),
                 )
             data = latest if data is None else data.extend(latest)
-            action_loss, value_loss = _fit(model, data, cfg)
+            fitted = data if rehearsal is None else data.extend(rehearsal)
+            action_loss, value_loss = _fit(model, fitted, cfg)
             yield Round(
                 driver,
                 latest.episodes,
                 latest.success_rate,
-                len(data),
+                len(fitted),
                 latest.env_steps,
                 action_loss,
                 value_loss,
@@ -103,3 +112,5 @@ def pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> Iterato
     finally:
         for env in envs:
             env.close()
+    if save_to is not None:
+        fitted.save(save_to)

@@ -164,13 +164,19 @@ def _log_to(model: BaseAlgorithm, run: RunDir) -> None:
     model.set_logger(Logger(str(run.tb), [SharedTagsTensorBoard(str(run.tb))]))
 
 
-def _pretrain(model: BaseAlgorithm, cfg: RunConfig, robots: list[str]) -> None:
+def _pretrain(model: BaseAlgorithm, plan: RunPlan, run: RunDir) -> None:
     """Behaviour cloning from the scripted expert, each round logged under ``demonstrations/``
-    at the round's index."""
+    at the round's index, rehearsing the ``init_from`` run's demonstrations if asked; what it
+    fitted is kept in the run directory."""
+    from deepwe_rl.agents.demonstrations import Demonstrations
     from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
 
+    cfg, rehearsal = plan.cfg, None
+    if plan.source is not None and cfg.demonstrations.rehearsal_steps:
+        kept = Demonstrations.load(plan.source.demonstrations)
+        rehearsal = kept.sample(cfg.demonstrations.rehearsal_steps, cfg.seed)
     env_steps = 0
-    for k, r in enumerate(pretrain(model, cfg, robots)):
+    for k, r in enumerate(pretrain(model, cfg, plan.robots, rehearsal, run.demonstrations)):
         env_steps += r.env_steps
         model.logger.record("demonstrations/success", r.success_rate)
         model.logger.record("demonstrations/action_loss", r.action_loss)
@@ -238,7 +244,7 @@ def train(plan: RunPlan, run: RunDir) -> None:
             model.policy.load_state_dict(load_model(plan.source).policy.state_dict())
         _log_to(model, run)
         if cfg.demonstrations.enabled:
-            _pretrain(model, cfg, plan.robots)
+            _pretrain(model, plan, run)
     else:
         step, path = plan.checkpoint
         model = algo_class(cfg.algo.name).load(path, env=venv, device="cpu")
