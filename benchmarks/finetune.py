@@ -4,7 +4,9 @@ steps to a target success, for tasks learned from the scripted expert (Push, Pic
 For each robot, two runs of the trained run's config through the real ``deepwe-rl train``, on
 that robot alone, one after the other:
 - fine-tuned: the trained weights (``init_from``), then DAgger alone: the policy drives every
-  round and the expert labels what it visits (``demonstrations.episodes=0``);
+  round and the expert labels what it visits (``demonstrations.episodes=0``); with
+  ``--rehearsal-steps N``, each fit also covers N steps of the trained run's own
+  demonstrations (``demonstrations.rehearsal_steps``), which are not env steps on the new arm;
 - scratch: random weights, one round the expert drives, then the same DAgger rounds.
 
 After each round the policy is fitted on everything so far, and the next round's success is
@@ -12,7 +14,7 @@ that policy's own, driving. A policy's steps to the target are the env steps of 
 fitted on when its round first reaches the target (0 for a trained policy that already does).
 
     python benchmarks/finetune.py RUN [--robots xarm6,proc:7:100,proc:4:101] [--rounds 16]
-        [--episodes 10] [--target 0.8] [--out benchmarks/out/finetune]
+        [--episodes 10] [--rehearsal-steps 0] [--target 0.8] [--out benchmarks/out/finetune]
 
 Prints a table and the ratio of fine-tuned to scratch steps per robot; the last line is a JSON
 object with the figures.
@@ -34,16 +36,20 @@ CLI = [sys.executable, "-m", "deepwe_rl.cli"]
 N_ENVS = 4
 
 
-def train(run: Path, robot: str, finetuned: bool, rounds: int, episodes: int, out: Path) -> Path:
-    """One fine-tuned or scratch run on ``robot`` with ``rounds`` DAgger rounds of ``episodes``
-    episodes, in ``out``; its run directory."""
+def train(
+    run: Path, robot: str, finetuned: bool, rounds: int, episodes: int, out: Path, rehearsal: int
+) -> Path:
+    """One fine-tuned (rehearsing ``rehearsal`` steps of ``run``'s demonstrations) or scratch
+    run on ``robot`` with ``rounds`` DAgger rounds of ``episodes`` episodes, in ``out``; its run
+    directory."""
     kind = "finetuned" if finetuned else "scratch"
     name = f"{kind}-{robot.replace(':', '_')}"
     start = (
-        [f"init_from={run}", "demonstrations.episodes=0"]
+        [f"init_from={run}", "demonstrations.episodes=0",
+         f"demonstrations.rehearsal_steps={rehearsal}"]
         if finetuned
         else [f"demonstrations.episodes={episodes}"]
-    )
+    )  # fmt: skip
     command = [
         *CLI, "train", str(run / "config.yaml"),
         f"name={name}", f"runs_dir={out}", f"env.robots=[{robot}]", f"env.n_envs={N_ENVS}",
@@ -78,14 +84,16 @@ def steps_to(target: float, per_round: list[tuple[float, float]], expert_first: 
     return None
 
 
-def compare(run: Path, robot: str, rounds: int, episodes: int, target: float, out: Path) -> dict:
+def compare(
+    run: Path, robot: str, rounds: int, episodes: int, target: float, out: Path, rehearsal: int = 0
+) -> dict:
     """Fine-tuned then scratch on ``robot`` (runs in ``out``): per condition the success and env
     steps per round, the steps to ``target`` and the wall-clock seconds; and their ratio."""
     out.mkdir(parents=True, exist_ok=True)
     row: dict = {}
     for finetuned in (True, False):
         started = time.perf_counter()
-        per_round = rounds_of(train(run, robot, finetuned, rounds, episodes, out))
+        per_round = rounds_of(train(run, robot, finetuned, rounds, episodes, out, rehearsal))
         row["finetuned" if finetuned else "scratch"] = {
             "success": [s for _, s in per_round],
             "env_steps": [int(n) for n, _ in per_round],
@@ -103,6 +111,8 @@ def main() -> None:
     parser.add_argument("--robots", default="xarm6,proc:7:100,proc:4:101")
     parser.add_argument("--rounds", type=int, default=16, help="DAgger rounds per run")
     parser.add_argument("--episodes", type=int, default=10, help="episodes per round")
+    parser.add_argument("--rehearsal-steps", type=int, default=0,
+                        help="steps of the run's demonstrations each fit rehearses")  # fmt: skip
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "finetune")
     args = parser.parse_args()
@@ -115,7 +125,8 @@ def main() -> None:
     )
     summary: dict = {}
     for robot in args.robots.split(","):
-        row = compare(args.run, robot, args.rounds, args.episodes, args.target, args.out)
+        row = compare(args.run, robot, args.rounds, args.episodes, args.target, args.out,
+                      args.rehearsal_steps)  # fmt: skip
         ft, sc = row["finetuned"]["steps_to_target"], row["scratch"]["steps_to_target"]
         summary[robot] = row
 

@@ -59,14 +59,17 @@ def test_demonstrations_have_the_contract_shapes_for_mixed_arms() -> None:
     assert np.all(np.isfinite(data.returns)) and np.all(data.returns <= 0.0)  # dense reward
 
 
-def test_demonstrations_come_back_from_their_file_and_sample_distinct_steps(tmp_path: Path) -> None:
-    cfg = _config()
-    envs = [fn() for fn in training_env_fns(cfg.env, MIXED)]
+def _expert_episodes(cfg: RunConfig, robots: list[str], episodes: int) -> Demonstrations:
+    envs = [fn() for fn in training_env_fns(cfg.env, robots)]
     try:
-        data = collect(envs, 2, seed=0, gamma=0.95)
+        return collect(envs, episodes, seed=0, gamma=0.95)
     finally:
         for env in envs:
             env.close()
+
+
+def test_demonstrations_come_back_from_their_file_and_sample_distinct_steps(tmp_path: Path) -> None:
+    data = _expert_episodes(_config(), MIXED, 2)
     back = Demonstrations.load(data.save(tmp_path / "demonstrations.npz"))
     assert (back.env_steps, back.episodes, back.successes) == (
         data.env_steps,
@@ -89,12 +92,7 @@ def test_pick_demonstrations_open_and_close_each_gripper() -> None:
     """PickAndPlace demonstrations over two gripper arms of different joint counts: padded
     slots zero, and each arm's gripper both opened (to come down on the cube) and closed."""
     cfg = validate({"env": {"task": "pick_and_place", "robots": PICKERS, "n_envs": 2}})
-    envs = [fn() for fn in training_env_fns(cfg.env, PICKERS)]
-    try:
-        data = collect(envs, 4, seed=0, gamma=0.95)
-    finally:
-        for env in envs:
-            env.close()
+    data = _expert_episodes(cfg, PICKERS, 4)
     joints = data.observations["joint_mask"].sum(axis=1).astype(int)
     assert set(joints) == {7, 5}
     for j in (7, 5):
