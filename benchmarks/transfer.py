@@ -209,6 +209,7 @@ def command(args: argparse.Namespace) -> str:
 def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
     """Markdown tables and the summary figures."""
     task = TASKS[args.task]
+    seeds = f"{args.seeds} seed{'s' if args.seeds > 1 else ''}"
     categories = ("train", *HELD_OUT)
     zero_lines, summary = zero_shot_table(results, categories)
     real_lines, summary["real_heldout"] = real_heldout_table(results, SPLITS["real-heldout"])
@@ -226,7 +227,7 @@ def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
     lines = [
         f"Command: `{command(args)}`",
         "",
-        f"{what}, {args.seeds} seeds; zero-shot success over {args.episodes} episodes per "
+        f"{what}, {seeds}; zero-shot success over {args.episodes} episodes per "
         "robot (mean ± sd over seeds of the split's mean), on the arms of each split that can "
         "do the task. The transformer is d=64, 2 layers.",
         "",
@@ -243,7 +244,7 @@ def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
             text = (
                 f"Fine-tuning DeepWe for {args.finetune_steps} env steps on one robot per "
                 "held-out split against the same budget from scratch (DeepWe specialists), "
-                f"{args.seeds} seeds, 10 evaluation episodes per point; steps to 80% are per seed "
+                f"{seeds}, 10 evaluation episodes per point; steps to 80% are per seed "
                 "('-' = not reached within the budget)."
             )
         else:
@@ -253,7 +254,7 @@ def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
                 f"(`benchmarks/finetune.py`: {args.finetune_rounds} rounds of "
                 f"{args.finetune_episodes} episodes, {N_ENVS} envs) against scratch (the "
                 f"expert's {args.finetune_episodes} episodes, then the same rounds), "
-                f"{args.seeds} seeds; env steps to 80% and the ratio per seed ('-' = not reached)."
+                f"{seeds}; env steps to 80% and the ratio per seed ('-' = not reached)."
             )
         ft_lines, summary["finetune"] = table(deepwe, task.finetune_robots)
         lines += ["", text, "", *ft_lines]
