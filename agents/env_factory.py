@@ -31,11 +31,11 @@ def single_env(env: EnvSection, robot: str, **extra: Any) -> gym.Env:
     return make_env(env.task, robot, **env_kwargs(env), **extra)
 
 
-def can_do(env: EnvSection, robot: str) -> bool:
-    """Whether ``robot`` can do the config's task: its env builds (it reaches the table, it has
-    the gripper the task needs)."""
+def why_unable(env: EnvSection, robot: str) -> str | None:
+    """Why ``robot`` cannot do the config's task (its env does not build: it cannot reach the
+    table, or lacks the gripper the task needs); None when it can."""
     try:
         single_env(env, robot).close()
-    except ValueError:
-        return False
-    return True
+    except ValueError as err:
+        return str(err)
+    return None

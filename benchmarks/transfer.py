@@ -53,6 +53,7 @@ from transfer_report import (
     zero_shot_table,
 )
 
+from deepwe_rl.agents.run_dir import atomic_save
 from deepwe_rl.envs.robots.catalog import HELD_OUT, SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +155,13 @@ def kept(args: argparse.Namespace) -> dict:
     return found["results"]
 
 
+def keep(args: argparse.Namespace, results: dict) -> None:
+    """``results`` (every kind's) and the settings into ``<out>/raw.json``, atomically: it holds
+    hours of runs."""
+    text = json.dumps({"settings": settings(args), "results": results}, indent=1)
+    atomic_save(args.out / "raw.json", lambda tmp: tmp.write_text(text))
+
+
 def measure(task_name: str, args: argparse.Namespace) -> dict:
     """Train, evaluate and (DeepWe) fine-tune every kind and seed; the raw results per kind.
 
@@ -162,8 +170,9 @@ def measure(task_name: str, args: argparse.Namespace) -> dict:
     ``n`` finished runs has seeds ``0..n-1``. A run cut off midway is done again."""
     task = TASKS[task_name]
     everything = kept(args)
-    empty = lambda: {"seconds": [], "transfer": []}  # noqa: E731
-    results: dict = {k: everything.setdefault(k, empty()) for k in args.kinds}
+    results: dict = {
+        k: everything.setdefault(k, {"seconds": [], "transfer": []}) for k in args.kinds
+    }
     for seed in range(args.seeds):
         for kind, r in results.items():
             if len(r["seconds"]) > seed:
@@ -186,8 +195,7 @@ def measure(task_name: str, args: argparse.Namespace) -> dict:
                         for robot in task.finetune_robots
                     })  # fmt: skip
             print(f"seed {seed} {kind}: trained in {seconds:.0f}s", flush=True)
-            raw = {"settings": settings(args), "results": everything}
-            (args.out / "raw.json").write_text(json.dumps(raw, indent=1))
+            keep(args, everything)
     return results
 
 

@@ -4,7 +4,6 @@ earlier one finished, and refuses an ``--out`` made with other settings."""
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -35,8 +34,7 @@ def test_a_second_call_with_the_same_settings_keeps_every_finished_run(
     first = transfer.parse(
         ["--task", "push", "--seeds", "2", "--kinds", "deepwe", "--out", str(tmp_path)]
     )
-    raw = {"settings": transfer.settings(first), "results": RESULTS}
-    (tmp_path / "raw.json").write_text(json.dumps(raw))
+    transfer.keep(first, RESULTS)
     wider = transfer.parse(
         ["--task", "push", "--seeds", "2", "--kinds", "deepwe,mlp", "--out", str(tmp_path)]
     )
@@ -47,8 +45,7 @@ def test_an_out_folder_made_with_other_settings_is_refused_in_one_line(
     transfer: ModuleType, tmp_path: Path
 ) -> None:
     first = transfer.parse(["--task", "push", "--out", str(tmp_path)])
-    raw = {"settings": transfer.settings(first), "results": RESULTS}
-    (tmp_path / "raw.json").write_text(json.dumps(raw))
+    transfer.keep(first, RESULTS)
     other = transfer.parse(["--task", "push", "--steps", "100", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="other settings") as stopped:
         transfer.measure("push", other)

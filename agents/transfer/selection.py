@@ -3,7 +3,7 @@ work."""
 
 from __future__ import annotations
 
-from deepwe_rl.agents.env_factory import can_do, single_env
+from deepwe_rl.agents.env_factory import why_unable
 from deepwe_rl.agents.robots import parse_robot_options, resolve_robots, split_members
 from deepwe_rl.config import ConfigError, EnvSection
 from deepwe_rl.envs.robots.catalog import held_out_robots
@@ -17,9 +17,9 @@ def evaluated_robots(env: EnvSection, splits: list[str], robots: list[str]) -> l
     for a name that does not resolve, or a named robot that cannot do the task."""
     members = split_members(splits)
     named = [_able(env, r) for r in parse_robot_options(robots)] if robots else []
-    names = [r for r in members if can_do(env, r)] + named
+    names = [r for r in members if why_unable(env, r) is None] + named
     if not names:
-        held_out = [r for r in held_out_robots() if can_do(env, r)]
+        held_out = [r for r in held_out_robots() if why_unable(env, r) is None]
         names = resolve_robots(env.robots) + held_out
     return list(dict.fromkeys(names))
 
@@ -27,10 +27,8 @@ def evaluated_robots(env: EnvSection, splits: list[str], robots: list[str]) -> l
 def _able(env: EnvSection, robot: str) -> str:
     """``robot``, once its env builds for the run's task; ConfigError saying why it does not
     (an arm that cannot reach the table top cannot push)."""
-    try:
-        single_env(env, robot).close()
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    if why := why_unable(env, robot):
+        raise ConfigError(why)
     return robot
 
 
