@@ -94,7 +94,7 @@ def _pick_target(env: ManipulationEnv) -> tuple[np.ndarray, float]:
     """Over the cube with the gripper open, down onto it, close, then carry it to the goal."""
     ee, cube, goal = env.arm.ee[0:3], env.task.achieved_goal(), env.task.goal
     if env.arm.gripper[0] < GRASPED and env.arm.grips(env.task.object):
-        return goal, CLOSE
+        return goal + (ee - cube), CLOSE  # the cube to the goal, wherever it sits in the grip
     if np.linalg.norm(ee - cube) < ALIGNED:
         return cube, CLOSE
     above = cube + np.array([0.0, 0.0, HOVER])

@@ -25,6 +25,7 @@ CASES = {
     "shared": (NetworkConfig(), lambda cfg: build_actor_critic(cfg, 8, share_encoder=True)),
     "separate": (NetworkConfig(layers=3), lambda cfg: build_actor_critic(cfg, 8)),
     "depth": (NetworkConfig(use_depth=True, layers=1), lambda cfg: build_actor_critic(cfg, 8)),
+    "jacobian": (NetworkConfig(readout="jacobian"), lambda cfg: build_actor_critic(cfg, 8)),
 }
 
 

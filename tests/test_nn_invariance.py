@@ -16,8 +16,11 @@ VARIANTS = {
     "deepwe-attention": NetworkConfig(trunk="attention"),
     "transformer": NetworkConfig(kind="transformer"),
     "mlp": NetworkConfig(kind="mlp"),
+    "deepwe-jacobian": NetworkConfig(readout="jacobian"),
+    "transformer-jacobian": NetworkConfig(kind="transformer", readout="jacobian"),
+    "mlp-jacobian": NetworkConfig(kind="mlp", readout="jacobian"),
 }
-JOINT_FREE = ["deepwe", "deepwe-attention", "transformer"]
+JOINT_FREE = ["deepwe", "deepwe-attention", "transformer", "deepwe-jacobian"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -85,7 +88,7 @@ def test_padding_and_masked_streams_are_ignored(variant: str, garbage: float) ->
     assert_close(clean, outputs(VARIANTS[variant], dirty, dirty_action))
 
 
-@pytest.mark.parametrize("variant", ["deepwe", "deepwe-attention"])
+@pytest.mark.parametrize("variant", ["deepwe", "deepwe-attention", "deepwe-jacobian"])
 @pytest.mark.parametrize("grad", [True, False])
 def test_mixed_batch_matches_each_sample_alone(variant: str, grad: bool) -> None:
     rng = np.random.default_rng(3)

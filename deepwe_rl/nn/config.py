@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 
 NetworkKind = Literal["deepwe", "mlp", "transformer"]
 TrunkKind = Literal["film", "attention"]
+ReadoutKind = Literal["joints", "jacobian"]
 KINDS: tuple[NetworkKind, ...] = get_args(NetworkKind)
 TRUNKS: tuple[TrunkKind, ...] = get_args(TrunkKind)
 
@@ -40,6 +41,12 @@ class NetworkSizes(BaseModel):
     attn_layers: int = Field(3, ge=1, le=12)
     attn_heads: int = Field(4, ge=1, le=16)
     attn_dim: int = Field(128, ge=8, le=1024)
+    readout: ReadoutKind = Field(
+        "joints",
+        description="joints: each joint's command read out directly; jacobian: plus the joint "
+        "motion of an end-effector step the network outputs, through the arm's Jacobian "
+        "computed from the joint descriptors (nn/kinematics.py)",
+    )
 
     @model_validator(mode="before")
     @classmethod

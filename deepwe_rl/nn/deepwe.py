@@ -14,6 +14,7 @@ from deepwe_rl.nn.film_trunk import FilmTrunk
 from deepwe_rl.nn.frozen import FrozenNet
 from deepwe_rl.nn.grouping import MorphologyGroups, group_rows, morphology_rows, split_rows
 from deepwe_rl.nn.hypernetwork import MorphologyEncoder, WeightGenerator
+from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN
 from deepwe_rl.nn.observation import Obs, joint_count, joint_inputs, joint_present
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -77,11 +78,13 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
             slot_outputs,
             POLICY_HEAD_GAIN,
         )
-        # Output layers shared by all robots: the gripper's slot outputs, then the value.
-        self.heads = nn.Linear(features, slot_outputs + self.value_outputs)
+        # Output layers shared by all robots: the gripper's slot outputs, the end effector's
+        # step (Jacobian readout), then the value.
+        self.ee_outputs = EE_STEP_OUTPUTS if slot_outputs and cfg.readout == "jacobian" else 0
+        self.heads = nn.Linear(features, slot_outputs + self.ee_outputs + self.value_outputs)
         with torch.no_grad():
-            self.heads.weight[:slot_outputs].mul_(POLICY_HEAD_GAIN)
-            self.heads.bias[:slot_outputs].zero_()
+            self.heads.weight[: slot_outputs + self.ee_outputs].mul_(POLICY_HEAD_GAIN)
+            self.heads.bias[: slot_outputs + self.ee_outputs].zero_()
         self.cache = (
             GeneratedWeightCache(self.generate, list(self.parameters())) if cache_weights else None
         )
@@ -137,6 +140,7 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
             "slots": mask.shape[1],
             "outputs": k if weights.out is not None else 0,
             "value": int(self.has_value),
+            "ee_step": self.ee_outputs,
             "stem_width": self.stems.width,
             "depth": int(self.stems.depth is not None),
         }
@@ -151,7 +155,7 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
         )
         out = frozen(obs)
         slots = frozen.slots(out, joint_count(obs)) if self.slot_outputs else None
-        return SlotOutput(slots, out[:, -1] if self.has_value else None)
+        return SlotOutput(slots, out[:, -1] if self.has_value else None, frozen.ee_step(out))
 
     def read(self, obs: Obs) -> DeepWeInputs:
         """The batch's joint mask, robot groups and, unless this network would take its
@@ -197,9 +201,12 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
 
     def _split(self, out: Tensor, joints: int) -> SlotOutput:
         """``SlotOutput`` from each sample's per-joint outputs (J * k, none without per-joint
-        outputs), gripper outputs (k) and value (0 or 1) side by side."""
+        outputs), gripper outputs (k), end-effector step (0 or 3) and value (0 or 1) side by
+        side."""
         value = self.value_of(out)
         if not self.slot_outputs:
             return SlotOutput(None, value)
-        k = self.slot_outputs
-        return SlotOutput(out[..., : (joints + 1) * k].unflatten(-1, (joints + 1, k)), value)
+        end = (joints + 1) * (k := self.slot_outputs)
+        slots = out[..., :end].unflatten(-1, (joints + 1, k))
+        ee_step = out[..., end : end + self.ee_outputs] if self.ee_outputs else None
+        return SlotOutput(slots, value, ee_step)

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from deepwe_rl.nn.deepwe import DeepWeNet
 from deepwe_rl.nn.frozen import FrozenNet
+from deepwe_rl.nn.kinematics import add_readout
 from deepwe_rl.nn.observation import Obs, joint_count
 from deepwe_rl.nn.policies import Actor, ActorCritic
 
@@ -35,7 +36,9 @@ class ExportedPolicy(nn.Module):
         return bool(self.policy.meta["value"]) or self.value_net is not None
 
     def forward(self, obs: Obs) -> Tensor:
-        return self.policy.slots(self.policy(obs), joint_count(obs))[..., 0]
+        out = self.policy(obs)
+        mean = self.policy.slots(out, joint_count(obs))[..., 0]
+        return add_readout(mean, obs, self.policy.ee_step(out))
 
     def value(self, obs: Obs) -> Tensor:
         """The state value ``(B,)``."""

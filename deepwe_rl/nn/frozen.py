@@ -19,8 +19,9 @@ from deepwe_rl.nn.stems import DepthEncoder, StreamReader, encode_streams
 
 Meta = dict[str, int]
 """Sizes of a ``FrozenNet``: ``joints`` (real joints), ``slots`` (joint slots at freezing),
-``outputs`` (numbers per action slot, 0 for none), ``value`` (0/1), ``stem_width`` and
-``depth`` (0/1: has the depth encoder)."""
+``outputs`` (numbers per action slot, 0 for none), ``value`` (0/1), ``stem_width``,
+``depth`` (0/1: has the depth encoder) and ``ee_step`` (3 with the Jacobian readout, else 0;
+absent from policies exported before it existed)."""
 
 _BUFFERS = ("stem_w", "first_w", "first_b", "rest_w", "rest_b", "head_w", "head_b")
 
@@ -30,7 +31,8 @@ class FrozenNet(nn.Module):
 
     ``forward`` returns the output layer ``(B, (slots + 1) * outputs + value)``: ``outputs``
     numbers for each of the ``slots`` joint slots at freezing (zero for padding) and for the
-    gripper (zero without one), then the value if the network has one. ``slots`` rearranges
+    gripper (zero without one), the end effector's step with the Jacobian readout, then the
+    value if the network has one. ``slots`` rearranges
     the first part for any joint padding.
     """
 
@@ -57,6 +59,15 @@ class FrozenNet(nn.Module):
         for w, b in zip(self.rest_w, self.rest_b, strict=True):
             h = F.relu(torch.addmm(b, h, w))
         return torch.addmm(self.head_b, h, self.head_w)
+
+    def ee_step(self, out: Tensor) -> Tensor | None:
+        """The end effector's step ``(B, 3)`` of a network with the Jacobian readout, from
+        ``forward``'s output; None without it."""
+        width = self.meta.get("ee_step", 0)
+        if not width:
+            return None
+        start = (self.meta["slots"] + 1) * self.meta["outputs"]
+        return out[:, start : start + width]
 
     def slots(self, out: Tensor, padded: int) -> Tensor:
         """The per-slot part of ``forward``'s output as ``(B, padded + 1, outputs)``."""

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from deepwe_rl.morphology import DEPTH_SHAPE, OBSERVATION, STREAM_INDEX, STREAMS
 from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, mlp, scaled_head
 from deepwe_rl.nn.observation import (
     STREAM_INPUTS,
@@ -56,6 +57,11 @@ class MLPNet(SlotNet[None]):
             if slot_outputs
             else None
         )
+        self.ee_step = (
+            scaled_head(cfg.hidden, EE_STEP_OUTPUTS, POLICY_HEAD_GAIN)
+            if slot_outputs and cfg.readout == "jacobian"
+            else None
+        )
         self.value = nn.Linear(cfg.hidden, self.value_outputs) if has_value else None
 
     def flatten(self, obs: Obs, action: Tensor | None) -> Tensor:
@@ -97,4 +103,5 @@ class MLPNet(SlotNet[None]):
         value = None if self.value is None else self.value_of(self.value(h))
         if self.slots is None:
             return SlotOutput(None, value)
-        return SlotOutput(self.slots(h).view(h.shape[0], self.max_joints + 1, -1), value)
+        slots = self.slots(h).view(h.shape[0], self.max_joints + 1, -1)
+        return SlotOutput(slots, value, None if self.ee_step is None else self.ee_step(h))

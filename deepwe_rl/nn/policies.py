@@ -12,8 +12,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from deepwe_rl.nn.kinematics import add_readout
 from deepwe_rl.nn.observation import Obs, action_mask
-from deepwe_rl.nn.slot_net import SlotNet
+from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
 
 
 class ActorOutput(NamedTuple):
@@ -34,16 +35,17 @@ class PolicyOutput(NamedTuple):
     value: Tensor
 
 
-def _policy(
-    net: SlotNet, slots: Tensor | None, obs: Obs, bounds: tuple[float, float]
-) -> ActorOutput:
-    """Mean and clamped log-std from per-slot outputs (B, J + 1, 2), masked slots zero."""
+def _policy(net: SlotNet, out: SlotOutput, obs: Obs, bounds: tuple[float, float]) -> ActorOutput:
+    """Mean and clamped log-std from per-slot outputs (B, J + 1, 2) (the mean with the joint
+    motion of the end-effector step, for a network with the Jacobian readout), masked slots
+    zero."""
+    slots = out.slots
     if slots is None:
         raise RuntimeError(f"{type(net).__name__} was built without per-slot outputs")
     mask = action_mask(obs)
     present = mask > 0.5
     zero = slots.new_zeros(())
-    mean = torch.where(present, slots[..., 0], zero)
+    mean = torch.where(present, add_readout(slots[..., 0], obs, out.ee_step), zero)
     log_std = torch.where(present, slots[..., 1].clamp(*bounds), zero)
     return ActorOutput(mean, log_std, mask)
 
@@ -76,7 +78,7 @@ class Actor(nn.Module):
         self.bounds = (log_std_min, log_std_max)
 
     def forward(self, obs: Obs) -> ActorOutput:
-        return _policy(self.net, self.net(obs).slots, obs, self.bounds)
+        return _policy(self.net, self.net(obs), obs, self.bounds)
 
 
 class ActorCritic(nn.Module):
@@ -100,12 +102,12 @@ class ActorCritic(nn.Module):
 
     def act(self, obs: Obs) -> ActorOutput:
         """The policy alone, for rollouts: with a separate value network, that is not run."""
-        return _policy(self.net, self.net(obs).slots, obs, self.bounds)
+        return _policy(self.net, self.net(obs), obs, self.bounds)
 
     def forward(self, obs: Obs) -> PolicyOutput:
         read = None if self.value_net is None else self.net.read(obs)
         out = self.net(obs, read=read)
-        policy = _policy(self.net, out.slots, obs, self.bounds)
+        policy = _policy(self.net, out, obs, self.bounds)
         if self.value_net is None:
             return PolicyOutput(*policy, _value(self.net, out.value))
         value = self.value_net(obs, read=read).value

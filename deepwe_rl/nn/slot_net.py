@@ -14,10 +14,12 @@ class SlotOutput(NamedTuple):
     """``slots`` (B, J + 1, k): k numbers per action slot (joints, then the gripper), or None
     for a network without per-slot outputs. ``value`` (B,): one number per sample (a state
     value or a Q value), or (B, n) for a network with ``value_outputs`` n > 1 (TQC's quantiles),
-    or None for a network without a value head."""
+    or None for a network without a value head. ``ee_step`` (B, 3): the end effector's step
+    of a network with the Jacobian readout (``kinematics``), else None."""
 
     slots: Tensor | None
     value: Tensor | None
+    ee_step: Tensor | None = None
 
 
 ReadT = TypeVar("ReadT")

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_DESC_DIM, JOINT_STATE_DIM
 from deepwe_rl.nn.config import NetworkConfig
+from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, scaled_head, transformer_encoder
 from deepwe_rl.nn.observation import Obs, joint_inputs, joint_present, masked_rows
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -17,7 +18,7 @@ class TransformerNet(SlotNet[None]):
     """Joint tokens from a shared linear map of ``[joint_state (+ action), joint_desc]``,
     stream tokens from the stream stems, a transformer encoder with padded joints and absent
     streams masked out of attention, a shared per-token decoder for each joint's outputs, and
-    the masked mean of the output tokens for the gripper and value heads."""
+    the masked mean of the output tokens for the gripper, end-effector step and value heads."""
 
     def __init__(
         self,
@@ -33,10 +34,12 @@ class TransformerNet(SlotNet[None]):
         self.stems = StreamStems(cfg.stem_width, action_input, cfg.use_depth)
         self.stream_token = nn.Linear(cfg.stem_width, width)
         self.encoder = transformer_encoder(width, cfg.attn_heads, cfg.attn_layers)
-        self.joint_head = self.gripper_head = None
+        self.joint_head = self.gripper_head = self.ee_head = None
         if slot_outputs:
             self.joint_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
             self.gripper_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
+            if cfg.readout == "jacobian":
+                self.ee_head = scaled_head(width, EE_STEP_OUTPUTS, POLICY_HEAD_GAIN)
         self.value = nn.Linear(width, self.value_outputs) if has_value else None
 
     def forward(self, obs: Obs, action: Tensor | None = None, read: None = None) -> SlotOutput:
@@ -57,4 +60,4 @@ class TransformerNet(SlotNet[None]):
         slots = torch.cat(
             [self.joint_head(out[:, :j]), self.gripper_head(pooled).unsqueeze(1)], dim=1
         )
-        return SlotOutput(slots, value)
+        return SlotOutput(slots, value, None if self.ee_head is None else self.ee_head(pooled))

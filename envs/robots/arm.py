@@ -68,6 +68,10 @@ class Arm:
             )
         self.ik_index = [int(np.flatnonzero(s.movable_joints == j)[0]) for j in s.arm_joints]
         self._tcp = np.asarray(source.tcp, dtype=np.float64)
+        self._local_axes = [  # in each link's inertial frame, as Bullet gives them
+            np.array(p.getJointInfo(self.body, j, physicsClientId=sim_id)[13])
+            for j in self._arm_ids
+        ]
         home = source.home if source.home is not None else np.zeros(self.num_joints)
         if len(home) != self.num_joints:
             raise ValueError(
@@ -88,22 +92,14 @@ class Arm:
         """Joint origins and axes in the base frame at zero pose, and the link each drives."""
         s = self.structure
         self.set_joints(np.zeros(self.num_joints))
-        origins, axes = [], []
-        for j in s.arm_joints:
-            axis = p.getJointInfo(self.body, int(j), physicsClientId=self.sim_id)[13]
-            state = p.getLinkState(
-                self.body, int(j), computeForwardKinematics=1, physicsClientId=self.sim_id
-            )
-            rot = np.array(p.getMatrixFromQuaternion(state[5])).reshape(3, 3)
-            origins.append(np.array(state[4]))
-            axes.append(rot @ np.array(axis))
+        axes, origins = self.joint_axes()
         tip = self._tcp_at(*self.link_frame(s.ee_link))
         ends = [*origins[1:], tip]
         joints = tuple(
             JointSpec(
                 name=s.joint_names[i],
                 origin=tuple(float(x) for x in origins[i]),
-                axis=tuple(float(x) for x in axes[i] / max(np.linalg.norm(axes[i]), 1e-9)),
+                axis=tuple(float(x) for x in axes[i]),
                 link_length=float(np.linalg.norm(ends[i] - origins[i])),
                 lower=float(s.lower[i]),
                 upper=float(s.upper[i]),
@@ -275,6 +271,31 @@ class Arm:
             return np.zeros(2)
         return (axis / sine * min(self.tilt, limit))[:2]
 
+    def joint_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each arm joint's unit axis and origin in the world (joints, 3) at the joints'
+        present angles."""
+        links = p.getLinkStates(
+            self.body, self._arm_ids, computeForwardKinematics=1, physicsClientId=self.sim_id
+        )
+        # Bullet gives an axis in its link's inertial frame, which a URDF may turn against the
+        # link's own frame (the xArm7's, Z1's and SO-101's do).
+        axes = np.array([
+            np.array(p.getMatrixFromQuaternion(link[1])).reshape(3, 3) @ axis
+            for link, axis in zip(links, self._local_axes, strict=True)
+        ])  # fmt: skip
+        axes /= np.maximum(np.linalg.norm(axes, axis=1, keepdims=True), 1e-9)
+        return axes, np.array([link[4] for link in links])
+
+    def jacobian(self) -> tuple[np.ndarray, np.ndarray]:
+        """The end effector's position Jacobian (3, joints) and its turning Jacobian (the
+        joints' world axes, 3, joints) at the joints' present angles: each joint turns the end
+        effector about its axis through its origin. Computed here rather than by Bullet's
+        ``calculateJacobian``, which takes the point in the link's inertial frame: wrong for
+        a tool point on a link whose inertial frame sits apart from its own (the Z1's)."""
+        axes, origins = self.joint_axes()
+        tip = self._tcp_at(*self.link_frame(int(self.structure.ee_link)))
+        return np.cross(axes, tip - origins).T, axes.T
+
     def joint_motion(
         self, step: np.ndarray, tilt: np.ndarray | None = None, damping: float = 0.05
     ) -> np.ndarray:
@@ -285,25 +306,10 @@ class Arm:
         ``tilt`` (radians, about the world's x and y axes) also turns the end effector, as
         far as the arm's joints allow after the step; its yaw stays free."""
         s = self.structure
-        movable = [
-            st[0]
-            for st in p.getJointStates(
-                self.body, s.movable_joints.tolist(), physicsClientId=self.sim_id
-            )
-        ]
-        linear, angular = p.calculateJacobian(
-            self.body,
-            int(s.ee_link),
-            self._tcp.tolist(),
-            movable,
-            [0.0] * len(movable),
-            [0.0] * len(movable),
-            physicsClientId=self.sim_id,
-        )
-        jac = np.asarray(linear)[:, self.ik_index]
+        jac, axes = self.jacobian()
         task = np.asarray(step, dtype=np.float64)
         if tilt is not None:  # turning rows, weighted so that a step outranks a turn
-            jac = np.vstack([jac, TILT_WEIGHT * np.asarray(angular)[:2, self.ik_index]])
+            jac = np.vstack([jac, TILT_WEIGHT * axes[:2]])
             task = np.concatenate([task, TILT_WEIGHT * np.asarray(tilt, dtype=np.float64)])
         free = np.ones(self.num_joints, dtype=bool)
         for _ in range(self.num_joints):  # a joint at its limit that would pass it is held
