@@ -4,28 +4,14 @@ Importing this package registers ``deepwe_rl/Reach-v0``, ``deepwe_rl/Push-v0`` a
 ``deepwe_rl/PickAndPlace-v0`` with Gymnasium.
 """
 
-import os
-import sys
+from deepwe_rl.envs.quiet import c_output_silenced
 
+with c_output_silenced(2):  # pybullet prints its build time otherwise
+    import pybullet  # noqa: F401
 
-def _import_pybullet_quietly() -> None:
-    """Import pybullet with the C-level stderr silenced: it prints its build time otherwise."""
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import pybullet  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+from gymnasium.envs.registration import register, registry
 
-
-_import_pybullet_quietly()
-
-from gymnasium.envs.registration import register, registry  # noqa: E402
-
-from deepwe_rl.envs.manipulation_env import TASKS, ManipulationEnv  # noqa: E402
+from deepwe_rl.envs.manipulation_env import TASKS, ManipulationEnv
 
 ENV_IDS = {name: f"deepwe_rl/{task.__name__}-v0" for name, task in TASKS.items()}
 """Each task name's Gymnasium id."""

@@ -119,3 +119,11 @@ def test_catalog_and_splits() -> None:
     assert {REAL_STRUCTURE[r][0] for r in held_out} == {5, 6, 7}
     with pytest.raises(ValueError, match="unknown split 'nope'"):
         split("nope")
+
+
+def test_loading_an_arm_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    """Bullet prints the name of a link without inertia (the xArm7's ``link_eef``) on the C
+    stdout; it would land in the middle of a ``deepwe-rl transfer`` table."""
+    env = gym.make("deepwe_rl/Reach-v0", robot="xarm7")
+    env.close()
+    assert capfd.readouterr().out == ""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
+from deepwe_rl.envs.quiet import c_output_silenced
 from deepwe_rl.envs.robots.catalog import RobotSource
 from deepwe_rl.envs.robots.errors import RobotLoadError
 from deepwe_rl.envs.robots.packages import loadable_urdf
@@ -66,13 +67,14 @@ def load_structure(sim_id: int, source: RobotSource) -> ArmStructure:
     continuous = {j.get("name", "") for j in root.iter("joint") if j.get("type") == "continuous"}
     urdf = loadable_urdf(root, source.urdf)
     try:
-        body = p.loadURDF(
-            str(urdf),
-            [0.0, 0.0, 0.0],
-            useFixedBase=True,
-            flags=p.URDF_USE_INERTIA_FROM_FILE if source.inertia_from_file else 0,
-            physicsClientId=sim_id,
-        )
+        with c_output_silenced(1):  # Bullet prints the name of a link without inertia
+            body = p.loadURDF(
+                str(urdf),
+                [0.0, 0.0, 0.0],
+                useFixedBase=True,
+                flags=p.URDF_USE_INERTIA_FROM_FILE if source.inertia_from_file else 0,
+                physicsClientId=sim_id,
+            )
     except p.error:
         raise RobotLoadError(
             f"PyBullet could not load URDF {source.urdf} (check its meshes and links)"
