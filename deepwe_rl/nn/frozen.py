@@ -29,11 +29,11 @@ _BUFFERS = ("stem_w", "first_w", "first_b", "rest_w", "rest_b", "head_w", "head_
 class FrozenNet(nn.Module):
     """One DeepWe network (FiLM trunk) frozen for one robot.
 
-    ``forward`` returns the output layer ``(B, (slots + 1) * outputs + value)``: ``outputs``
-    numbers for each of the ``slots`` joint slots at freezing (zero for padding) and for the
-    gripper (zero without one), the end effector's step with the Jacobian readout, then the
-    value if the network has one. ``slots`` rearranges
-    the first part for any joint padding.
+    ``forward`` returns the output layer ``(B, (slots + 1) * outputs + ee_step + value)``:
+    ``outputs`` numbers for each of the ``slots`` joint slots at freezing (zero for padding) and
+    for the gripper (zero without one), the end effector's step with the Jacobian readout, then
+    the value if the network has one. ``slots`` rearranges the first part for any joint
+    padding, and ``ee_step`` reads the step.
     """
 
     def __init__(self, meta: Meta, state: dict[str, Tensor]) -> None:

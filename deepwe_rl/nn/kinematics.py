@@ -16,6 +16,10 @@ from torch import Tensor
 
 from deepwe_rl.nn.observation import Obs, joint_present, masked_rows
 
+EE_STEP_OUTPUTS = 3
+"""Outputs a network with the Jacobian readout adds beside its action slots: the end effector's
+step (x, y, z), in units of a full end-effector step."""
+
 DAMPING = 0.05
 """Damping (metres) of the least-squares inverse, as the scripted expert's ``joint_motion``."""
 
@@ -67,11 +71,6 @@ def joint_motion(obs: Obs, step: Tensor) -> Tensor:
     moves = (jac.transpose(1, 2) @ solved)[..., 0]
     largest = moves.abs().amax(dim=1, keepdim=True).clamp(min=1.0)
     return moves / largest
-
-
-EE_STEP_OUTPUTS = 3
-"""Outputs a network with the Jacobian readout adds beside its action slots: the end effector's
-step (x, y, z), in units of a full end-effector step."""
 
 
 def add_readout(mean: Tensor, obs: Obs, ee_step: Tensor | None) -> Tensor:
