@@ -323,11 +323,13 @@ def test_a_killed_ray_vec_env_driver_resumes_with_new_actors(tmp_path: Path) -> 
             cwd=ROOT,
         )
     try:
-        # The first checkpoint is on disk (renamed into place complete): kill the driver there.
-        first = wait_until(
-            lambda: next(runs.glob("*/checkpoints/step_000000128.zip"), None),
+        # The second checkpoint is on disk (renamed into place complete): kill the driver there.
+        # Not at the first: it is saved on the first rollout's last step, before that rollout
+        # ends and its actors' table is written to TensorBoard, which a busy machine showed.
+        second = wait_until(
+            lambda: next(runs.glob("*/checkpoints/step_000000256.zip"), None),
             STARTUP_S,
-            "the run wrote no first checkpoint: " + (tmp_path / "train.log").read_text()[-2000:],
+            "the run wrote no second checkpoint: " + (tmp_path / "train.log").read_text()[-2000:],
         )
         ray_processes = descendants(driver.pid)
         actors = [p for p in ray_processes if command_line(p).startswith("ray::EnvGroup")]
@@ -337,7 +339,7 @@ def test_a_killed_ray_vec_env_driver_resumes_with_new_actors(tmp_path: Path) -> 
         if driver.poll() is None:
             driver.kill()
             driver.wait()
-    run = first.parent.parent
+    run = second.parent.parent
     assert len(actors) == 2, [command_line(p) for p in ray_processes]
     assert not (run / "model.zip").exists(), "the run finished before the kill"
     latest = RunDir(run).latest_checkpoint()
