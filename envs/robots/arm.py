@@ -300,8 +300,8 @@ class Arm:
         self, step: np.ndarray, tilt: np.ndarray | None = None, damping: float = 0.05
     ) -> np.ndarray:
         """The smallest joint motion that moves the end effector by ``step`` (metres), to first
-        order: the damped least-squares inverse of the end effector's position Jacobian at the
-        joints' last ``read``. A smooth function of the joint state, unlike a full IK solve.
+        order: the damped least-squares inverse of ``jacobian`` (joints at a limit as of the
+        last ``read`` held). A smooth function of the joint state, unlike a full IK solve.
 
         ``tilt`` (radians, about the world's x and y axes) also turns the end effector, as
         far as the arm's joints allow after the step; its yaw stays free."""
