@@ -19,18 +19,21 @@ one robot of each held-out split, next to the same robot learned from scratch.
 
     python benchmarks/transfer.py [--task reach] [--steps 60000] [--seeds 3] [--episodes 20]
         [--finetune-steps 20000] [--kinds deepwe,mlp,transformer] [--set KEY=VALUE ...]
-        [--out benchmarks/out/transfer] [--write-results]
+        [--out benchmarks/out/transfer] [--raw <out>/raw.json] [--write-results]
     python benchmarks/transfer.py --task push [--steps 25000] [--seeds 3] [--episodes 20]
-        [--finetune-rounds 16] [--finetune-episodes 20] [--set KEY=VALUE ...] [--write-results]
+        [--finetune-rounds 16] [--finetune-episodes 20] [--set KEY=VALUE ...] [--raw PATH]
+        [--write-results]
 
 ``--set`` passes a config override to every training run (repeatable). Prints the tables; with
 ``--write-results`` also puts them into docs/results.md between the task's markers. The last
 line is a JSON object with the figures.
 
 The Push benchmark takes longer than one sitting (about 4.5 h for 3 seeds of 3 networks with
-fine-tuning): it can be run in parts. Every finished run is kept in ``<out>/raw.json``, and the
-same command with the same ``--out`` goes on where the last call stopped; ``--seeds`` and
-``--kinds`` may grow between calls (e.g. ``--seeds 1`` first), the other options may not.
+fine-tuning): it can be run in parts. Every finished run's results are kept in ``--raw``
+(``<out>/raw.json`` unless given), and the same command with the same ``--raw`` goes on where the
+last call stopped; ``--seeds`` and ``--kinds`` may grow between calls (e.g. ``--seeds 1`` first),
+the other options may not. ``<out>`` is not in git and a fresh checkout does not have it: a
+benchmark that spans sessions keeps its ``--raw`` in git, under ``benchmarks/records/``.
 """
 
 from __future__ import annotations
@@ -143,9 +146,9 @@ def settings(args: argparse.Namespace) -> dict:
 
 
 def kept(args: argparse.Namespace) -> dict:
-    """The raw results ``<out>/raw.json`` holds from an earlier call with the same settings, per
-    kind; empty for a new ``--out``. Stops with one line if its settings differ."""
-    raw = args.out / "raw.json"
+    """The raw results ``--raw`` holds from an earlier call with the same settings, per kind;
+    empty for a new one. Stops with one line if its settings differ."""
+    raw = args.raw
     if not raw.exists():
         return {}
     found = json.loads(raw.read_text())
@@ -156,17 +159,18 @@ def kept(args: argparse.Namespace) -> dict:
 
 
 def keep(args: argparse.Namespace, results: dict) -> None:
-    """``results`` (every kind's) and the settings into ``<out>/raw.json``, atomically: it holds
-    hours of runs."""
+    """``results`` (every kind's) and the settings into ``--raw``, atomically: it holds hours of
+    runs."""
     text = json.dumps({"settings": settings(args), "results": results}, indent=1)
-    atomic_save(args.out / "raw.json", lambda tmp: tmp.write_text(text))
+    args.raw.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save(args.raw, lambda tmp: tmp.write_text(text))
 
 
 def measure(task_name: str, args: argparse.Namespace) -> dict:
     """Train, evaluate and (DeepWe) fine-tune every kind and seed; the raw results per kind.
 
-    They are kept in ``<out>/raw.json`` after each run, and a later call with the same settings
-    and ``--out`` goes on from there: runs of each kind are done in seed order, so a kind with
+    They are kept in ``--raw`` after each run, and a later call with the same settings and
+    ``--raw`` goes on from there: runs of each kind are done in seed order, so a kind with
     ``n`` finished runs has seeds ``0..n-1``. A run cut off midway is done again."""
     task = TASKS[task_name]
     everything = kept(args)
@@ -283,6 +287,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override for every training run (repeatable)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "transfer")
+    parser.add_argument("--raw", type=Path, help="finished runs, kept between calls")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args(argv)
     other = ("--finetune-rounds", "--finetune-episodes")
@@ -300,6 +305,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     for key, value in defaults.items():
         setattr(args, key, value if getattr(args, key) is None else getattr(args, key))
     args.out = args.out.resolve()
+    args.raw = (args.raw or args.out / "raw.json").resolve()
     return args
 
 

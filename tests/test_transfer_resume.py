@@ -41,6 +41,24 @@ def test_a_second_call_with_the_same_settings_keeps_every_finished_run(
     assert transfer.measure("push", wider) == RESULTS
 
 
+def test_a_raw_file_kept_apart_from_out_carries_the_runs_to_a_fresh_out(
+    transfer: ModuleType, tmp_path: Path
+) -> None:
+    """A fresh checkout has no ``<out>``: the results kept in ``--raw`` (in git) are enough."""
+    raw = tmp_path / "records" / "push.json"
+    first = transfer.parse(
+        ["--task", "push", "--seeds", "2", "--kinds", "deepwe,mlp", "--out", str(tmp_path / "a"),
+         "--raw", str(raw)]
+    )  # fmt: skip
+    transfer.keep(first, RESULTS)
+    fresh = transfer.parse(
+        ["--task", "push", "--seeds", "2", "--kinds", "deepwe,mlp", "--out", str(tmp_path / "b"),
+         "--raw", str(raw)]
+    )  # fmt: skip
+    assert transfer.measure("push", fresh) == RESULTS
+    assert not (tmp_path / "b" / "raw.json").exists()
+
+
 def test_an_out_folder_made_with_other_settings_is_refused_in_one_line(
     transfer: ModuleType, tmp_path: Path
 ) -> None:
