@@ -148,13 +148,12 @@ def settings(args: argparse.Namespace) -> dict:
 def kept(args: argparse.Namespace) -> dict:
     """The raw results ``--raw`` holds from an earlier call with the same settings, per kind;
     empty for a new one. Stops with one line if its settings differ."""
-    raw = args.raw
-    if not raw.exists():
+    if not args.raw.exists():
         return {}
-    found = json.loads(raw.read_text())
+    found = json.loads(args.raw.read_text())
     if found.get("settings") != settings(args):
-        sys.exit(f"{raw} holds runs made with other settings ({found.get('settings')}); "
-                 "use another --out or remove it")  # fmt: skip
+        sys.exit(f"{args.raw} holds runs made with other settings ({found.get('settings')}); "
+                 "use another --raw or remove it")  # fmt: skip
     return found["results"]
 
 
