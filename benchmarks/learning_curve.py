@@ -22,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator, ScalarEvent
 
 TAGS = {"rollout/success_rate": "training episodes (last 100 per robot)",
         "eval/success_rate": "evaluation (deterministic)",
@@ -31,15 +31,37 @@ TAGS = {"rollout/success_rate": "training episodes (last 100 per robot)",
 Curves = dict[str, list[tuple[int, float]]]
 
 
-def scalars(tb: Path) -> Curves:
-    """Every scalar tag of the run's event files, sorted by step."""
-    out: Curves = {}
+def scalar_events(tb: Path) -> dict[str, list[ScalarEvent]]:
+    """Every scalar tag's events (step, value, wall time) in the run's event files, sorted by
+    step."""
+    out: dict[str, list[ScalarEvent]] = {}
     for events in sorted(tb.glob("events.out.tfevents.*")):
         acc = EventAccumulator(str(events))
         acc.Reload()
         for tag in acc.Tags()["scalars"]:
-            out.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
-    return {tag: sorted(points) for tag, points in out.items()}
+            out.setdefault(tag, []).extend(acc.Scalars(tag))
+    return {tag: sorted(found, key=lambda e: (e.step, e.wall_time)) for tag, found in out.items()}
+
+
+def scalars(tb: Path) -> Curves:
+    """Every scalar tag of the run's event files as (step, value), sorted by step."""
+    return {tag: [(e.step, e.value) for e in found] for tag, found in scalar_events(tb).items()}
+
+
+def dagger_rounds(run: Path, seconds: float) -> list[list[float]]:
+    """``[env steps so far, seconds, success]`` at each DAgger round of a run that began with
+    demonstrations (the policy drove; not round 0, where the expert did), from TensorBoard.
+
+    ``seconds`` is the run's whole wall-clock, measured around its process: the clock starts
+    that long before its final model was saved, so start-up and exit both count before the
+    first round, and the run's end is at ``seconds``."""
+    found = scalar_events(run / "tb")
+    start = (run / "model.zip").stat().st_mtime - seconds
+    spent, success = found["demonstrations/env_steps"], found["demonstrations/success"]
+    return [
+        [int(s.value), round(r.wall_time - start, 1), round(r.value, 4)]
+        for s, r in zip(spent[1:], success[1:], strict=True)
+    ]
 
 
 def on_total_steps(found: Curves) -> tuple[Curves, int]:

@@ -47,9 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finetune import N_ENVS, compare  # this folder's DAgger fine-tuning against scratch
-from learning_curve import scalars  # this folder's TensorBoard reader
+from learning_curve import dagger_rounds, scalars  # this folder's TensorBoard reader
 from transfer_report import (
     push_finetune_table,
+    race_table,
     reach_finetune_table,
     real_heldout_table,
     write_between,
@@ -66,6 +67,12 @@ TRANSFORMER_SIZE = ("network.attn_dim=64", "network.attn_layers=2")
 """The transformer runs at d=64 with 2 layers (network_cost.py measures d=128, 3 layers), so
 that three seeds of it fit this 2-core machine."""
 TARGET = 0.8
+RACE = (
+    "Success on the training arms on the way, against the MLP's final success in the same "
+    "seed: where each run first reached it, counting each DAgger round (the policy drove its "
+    "training arms) and the end (zero-shot on `train`); env steps include the "
+    "demonstrations', seconds count from the start of the run's process ('-' = not reached)."
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,7 @@ def measure(task_name: str, args: argparse.Namespace) -> dict:
                 demonstrations, ppo = env_steps(run)
                 r.setdefault("demo_steps", []).append(demonstrations)
                 r.setdefault("ppo_steps", []).append(ppo)
+                r.setdefault("rounds", []).append(dagger_rounds(run, seconds))
                 if deepwe and args.finetune_rounds:
                     out = args.out / "finetune" / run.name
                     r.setdefault("finetune", []).append({
@@ -248,6 +256,9 @@ def report(results: dict, args: argparse.Namespace) -> tuple[str, dict]:
         "",
         *real_lines,
     ]
+    if "mlp" in results and all("rounds" in r for r in results.values()):
+        race_lines, summary["race"] = race_table(results)
+        lines += ["", RACE, "", *race_lines]
     deepwe = results.get("deepwe")
     if deepwe and (args.finetune_steps if args.task == "reach" else args.finetune_rounds):
         if args.task == "reach":

@@ -3,7 +3,8 @@ held-out arm, and fine-tuning against scratch, as markdown with the figures behi
 
 Every function takes the benchmark's raw results: per network kind, lists over seeds of
 ``seconds`` (training wall-clock), ``transfer`` (each run's ``transfer/transfer.json``) and, for
-Push, ``demo_steps`` and ``ppo_steps`` (env steps of the demonstrations and of PPO) and
+Push, ``demo_steps`` and ``ppo_steps`` (env steps of the demonstrations and of PPO), ``rounds``
+(``learning_curve.dagger_rounds``: env steps, seconds and success at each DAgger round) and
 ``finetune`` (per robot, ``benchmarks/finetune.py``'s ``compare`` row).
 """
 
@@ -136,6 +137,44 @@ def push_finetune_table(deepwe: dict, robots: tuple[str, ...]) -> tuple[list[str
             f"{seconds['finetuned']:.0f} / {seconds['scratch']:.0f} |"
         )
     return lines, summary
+
+
+def race_table(results: Results) -> tuple[list[str], dict]:
+    """Each network's run against the MLP's of the same seed: where it first reached the MLP's
+    final success on the training arms, in env steps and seconds, and those as fractions of the
+    MLP's whole run. A run's success is known at each DAgger round (``rounds``: the policy
+    drove its training arms) and at its end (zero-shot on ``train``). Returns the markdown
+    lines and, per network, per seed ``{"final", "env_steps", "seconds"}`` (``None`` where it
+    did not reach the MLP's final)."""
+    lines = [
+        "| network | seed | final success | MLP's final | env steps to it | x MLP's "
+        "| seconds to it | x MLP's |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    mlp = results["mlp"]
+    summary: dict = {}
+    for kind, r in results.items():
+        summary[kind] = []
+        for seed in range(min(len(r["rounds"]), len(mlp["rounds"]))):
+            mlp_steps, mlp_seconds, bar = end_point(mlp, seed)
+            points = [*r["rounds"][seed], end_point(r, seed)]
+            steps, seconds = next(((s, t) for s, t, v in points if v >= bar), (None, None))
+            final = points[-1][2]
+            summary[kind].append({"final": final, "env_steps": steps, "seconds": seconds})
+            cells = ["-"] * 4 if steps is None else [
+                f"{steps:,}", f"{steps / mlp_steps:.2f}", f"{seconds:.0f}",
+                f"{seconds / mlp_seconds:.2f}",
+            ]  # fmt: skip
+            row = [kind, str(seed), f"{final:.2f}", f"{bar:.2f}", *cells]
+            lines.append("| " + " | ".join(row) + " |")
+    return lines, summary
+
+
+def end_point(r: dict, seed: int) -> list[float]:
+    """A run's end: ``[env steps of demonstrations and PPO, wall-clock, zero-shot success on
+    its training arms]``."""
+    steps = r["demo_steps"][seed] + r["ppo_steps"][seed]
+    return [steps, r["seconds"][seed], r["transfer"][seed]["category_means"]["train"]]
 
 
 def write_between(path: Path, begin: str, end: str, table: str) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.learning_curve import dagger_rounds
 from deepwe_rl.agents.demonstrations import Demonstrations, collect
 from deepwe_rl.agents.env_factory import training_env_fns
 from deepwe_rl.agents.sb3.behaviour_cloning import pretrain
@@ -148,12 +150,15 @@ def test_dagger_alone_lets_the_policy_drive_from_the_first_round() -> None:
 class PushRun:
     folder: Path
     stderr: str
+    seconds: float
+    """Wall-clock of the training command."""
 
 
 @pytest.fixture(scope="module")
 def push_run(tmp_path_factory: pytest.TempPathFactory) -> PushRun:
     """``configs/push.yaml`` as a user runs it, shrunk to two arms and a few episodes."""
     runs = tmp_path_factory.mktemp("runs")
+    started = time.perf_counter()
     result = run_cli(
         "train",
         "configs/push.yaml",
@@ -173,8 +178,9 @@ def push_run(tmp_path_factory: pytest.TempPathFactory) -> PushRun:
         "checkpoint.freq=0",
         f"runs_dir={runs}",
     )
+    seconds = time.perf_counter() - started
     assert result.returncode == 0, result.stderr[-3000:]
-    return PushRun(only_run(runs), result.stderr)
+    return PushRun(only_run(runs), result.stderr, seconds)
 
 
 def test_push_config_clones_then_trains_through_the_cli(push_run: PushRun) -> None:
@@ -191,6 +197,16 @@ def test_push_config_clones_then_trains_through_the_cli(push_run: PushRun) -> No
     assert (run / "model.zip").is_file()
     kept = Demonstrations.load(run / "demonstrations.npz")
     assert len(kept) == steps[1]  # both rounds, every step
+
+
+def test_the_dagger_rounds_of_a_push_run_are_read_back_with_their_time(push_run: PushRun) -> None:
+    """What the transfer benchmark races on: the policy's round (not the expert's) at the env
+    steps spent so far, inside the run's wall-clock, before PPO's end."""
+    tags = scalar_tags(push_run.folder / "tb")
+    ((steps, seconds, success),) = dagger_rounds(push_run.folder, push_run.seconds)
+    assert steps == tags["demonstrations/env_steps"][1][1]
+    assert success == pytest.approx(tags["demonstrations/success"][1][1], abs=1e-4)
+    assert 0 < seconds < push_run.seconds
 
 
 def test_fine_tuning_rehearses_the_source_runs_demonstrations(
