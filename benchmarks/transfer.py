@@ -14,8 +14,10 @@ one robot of each held-out split, next to the same robot learned from scratch.
   same budget).
 - ``--task push``: Push on ``push-train`` (``configs/push.yaml``): behaviour cloning from the
   scripted expert with DAgger, then ``--steps`` PPO steps; the table reports both parts' env
-  steps. Fine-tuning is ``benchmarks/finetune.py``'s DAgger comparison (``--finetune-rounds``
-  rounds of ``--finetune-episodes`` episodes), in env steps to 80%.
+  steps. A race table gives where each run first reached the MLP's final success of its seed
+  (each DAgger round's success, read back from TensorBoard with its time, and the end), in env
+  steps and seconds. Fine-tuning is ``benchmarks/finetune.py``'s DAgger comparison
+  (``--finetune-rounds`` rounds of ``--finetune-episodes`` episodes), in env steps to 80%.
 
     python benchmarks/transfer.py [--task reach] [--steps 60000] [--seeds 3] [--episodes 20]
         [--finetune-steps 20000] [--kinds deepwe,mlp,transformer] [--set KEY=VALUE ...]
