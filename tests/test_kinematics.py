@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import deepwe_rl.envs  # noqa: F401  (registers the envs)
-from deepwe_rl.envs.experts import _push_target, _towards
+from deepwe_rl.envs.experts import TURN_STEP, _pick_target, _push_target, _towards
+from deepwe_rl.envs.robots import arm as arm_module
 from deepwe_rl.envs.robots.arm import EE_STEP, JOINT_STEP
-from deepwe_rl.nn.kinematics import ee_jacobian, joint_motion
+from deepwe_rl.nn.kinematics import TILT_WEIGHT, ee_jacobian, joint_motion
 
 ARMS = ["panda", "kuka_iiwa", "xarm6", "xarm7", "z1", "so101", "ur5", "proc:3:0", "proc:7:3"]
 """Each maker's arms, the tool-point arms (kuka_iiwa, xarm6, z1) and the three whose URDFs turn
@@ -24,8 +25,10 @@ def batch(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def test_steps_are_equal() -> None:
-    """``joint_motion`` works in units of a full step on both sides."""
+    """``joint_motion`` works in units of a full step on both sides, and weighs a turn against
+    a step as the expert does."""
     assert EE_STEP == JOINT_STEP
+    assert TILT_WEIGHT == arm_module.TILT_WEIGHT
 
 
 @pytest.mark.parametrize("robot", ARMS)
@@ -74,3 +77,36 @@ def test_readout_of_the_experts_step_is_the_experts_action(robot: str) -> None:
     finally:
         env.close()
     assert compared >= 10
+
+
+@pytest.mark.parametrize("robot", ["panda", "xarm6", "proc:5:22", "proc:7:23"])
+def test_readout_of_the_experts_step_and_tilt_is_the_experts_pick_action(robot: str) -> None:
+    """``jacobian_tilt``: where no joint is held at a limit, the expert's PickAndPlace action,
+    which turns the fingers down on the way to the cube, is the readout's joint motion of the
+    expert's own step and tilt."""
+    env = gym.make("deepwe_rl/PickAndPlace-v0", robot=robot, max_joints=8)
+    u = env.unwrapped
+    compared = turned = 0
+    try:
+        obs, _ = env.reset(seed=0)
+        for _ in range(20):
+            target, gripper = _pick_target(u)
+            step = target - u.arm.ee[:3]
+            step *= min(1.0, EE_STEP / max(float(np.linalg.norm(step)), 1e-9))
+            tilt = u.arm.turn_upright(TURN_STEP)
+            action = _towards(u, target, gripper, tilt)
+            n = u.arm.num_joints
+            limits = u.arm.structure
+            free = (u.arm.q > limits.lower + 0.05) & (u.arm.q < limits.upper - 0.05)
+            if free.all():
+                readout = torch.as_tensor(
+                    np.concatenate([step / EE_STEP, tilt / JOINT_STEP])[None]
+                ).float()
+                motion = joint_motion(batch(obs), readout[:, :3], readout[:, 3:])
+                np.testing.assert_allclose(motion[0, :n].numpy(), action[:n], atol=2e-3)
+                compared += 1
+                turned += bool(np.abs(tilt).max() > 1e-3)
+            obs, *_ = env.step(action)
+    finally:
+        env.close()
+    assert compared >= 10 and turned >= 1

@@ -26,6 +26,7 @@ CASES = {
     "separate": (NetworkConfig(layers=3), lambda cfg: build_actor_critic(cfg, 8)),
     "depth": (NetworkConfig(use_depth=True, layers=1), lambda cfg: build_actor_critic(cfg, 8)),
     "jacobian": (NetworkConfig(readout="jacobian"), lambda cfg: build_actor_critic(cfg, 8)),
+    "tilt": (NetworkConfig(readout="jacobian_tilt"), lambda cfg: build_actor_critic(cfg, 8)),
 }
 
 

@@ -19,8 +19,15 @@ VARIANTS = {
     "deepwe-jacobian": NetworkConfig(readout="jacobian"),
     "transformer-jacobian": NetworkConfig(kind="transformer", readout="jacobian"),
     "mlp-jacobian": NetworkConfig(kind="mlp", readout="jacobian"),
+    "deepwe-jacobian-tilt": NetworkConfig(readout="jacobian_tilt"),
 }
-JOINT_FREE = ["deepwe", "deepwe-attention", "transformer", "deepwe-jacobian"]
+JOINT_FREE = [
+    "deepwe",
+    "deepwe-attention",
+    "transformer",
+    "deepwe-jacobian",
+    "deepwe-jacobian-tilt",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

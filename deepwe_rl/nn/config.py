@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 NetworkKind = Literal["deepwe", "mlp", "transformer"]
 TrunkKind = Literal["film", "attention"]
-ReadoutKind = Literal["joints", "jacobian"]
+ReadoutKind = Literal["joints", "jacobian", "jacobian_tilt"]
 KINDS: tuple[NetworkKind, ...] = get_args(NetworkKind)
 TRUNKS: tuple[TrunkKind, ...] = get_args(TrunkKind)
 
@@ -45,7 +45,9 @@ class NetworkSizes(BaseModel):
         "joints",
         description="joints: each joint's command read out directly; jacobian: plus the joint "
         "motion of an end-effector step the network outputs, through the arm's Jacobian "
-        "computed from the joint descriptors (nn/kinematics.py)",
+        "computed from the joint descriptors (nn/kinematics.py); jacobian_tilt: the same step "
+        "and a turn of the end effector about the world's x and y axes (as the PickAndPlace "
+        "expert turns its fingers down)",
     )
 
     @model_validator(mode="before")

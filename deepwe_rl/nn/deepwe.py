@@ -14,7 +14,7 @@ from deepwe_rl.nn.film_trunk import FilmTrunk
 from deepwe_rl.nn.frozen import FrozenNet
 from deepwe_rl.nn.grouping import MorphologyGroups, group_rows, morphology_rows, split_rows
 from deepwe_rl.nn.hypernetwork import MorphologyEncoder, WeightGenerator
-from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
+from deepwe_rl.nn.kinematics import READOUT_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN
 from deepwe_rl.nn.observation import Obs, joint_count, joint_inputs, joint_present
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -80,7 +80,7 @@ class DeepWeNet(SlotNet[DeepWeInputs]):
         )
         # Output layers shared by all robots: the gripper's slot outputs, the end effector's
         # step (Jacobian readout), then the value.
-        self.ee_outputs = EE_STEP_OUTPUTS if slot_outputs and cfg.readout == "jacobian" else 0
+        self.ee_outputs = READOUT_OUTPUTS[cfg.readout] if slot_outputs else 0
         self.heads = nn.Linear(features, slot_outputs + self.ee_outputs + self.value_outputs)
         with torch.no_grad():
             self.heads.weight[: slot_outputs + self.ee_outputs].mul_(POLICY_HEAD_GAIN)

@@ -20,7 +20,7 @@ from deepwe_rl.nn.stems import DepthEncoder, StreamReader, encode_streams
 Meta = dict[str, int]
 """Sizes of a ``FrozenNet``: ``joints`` (real joints), ``slots`` (joint slots at freezing),
 ``outputs`` (numbers per action slot, 0 for none), ``value`` (0/1), ``stem_width``,
-``depth`` (0/1: has the depth encoder) and ``ee_step`` (3 with the Jacobian readout, else 0;
+``depth`` (0/1: has the depth encoder) and ``ee_step`` (the readout's outputs: 3 or 5, else 0;
 absent from policies exported before it existed)."""
 
 _BUFFERS = ("stem_w", "first_w", "first_b", "rest_w", "rest_b", "head_w", "head_b")
@@ -61,8 +61,8 @@ class FrozenNet(nn.Module):
         return torch.addmm(self.head_b, h, self.head_w)
 
     def ee_step(self, out: Tensor) -> Tensor | None:
-        """The end effector's step ``(B, 3)`` of a network with the Jacobian readout, from
-        ``forward``'s output; None without it."""
+        """The end effector's step ``(B, 3)``, or step and tilt ``(B, 5)``, of a network with
+        the Jacobian readout, from ``forward``'s output; None without it."""
         width = self.meta.get("ee_step", 0)
         if not width:
             return None

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from deepwe_rl.morphology import DEPTH_SHAPE, OBSERVATION, STREAM_INDEX, STREAMS
 from deepwe_rl.nn.config import NetworkConfig
-from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
+from deepwe_rl.nn.kinematics import READOUT_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, mlp, scaled_head
 from deepwe_rl.nn.observation import (
     STREAM_INPUTS,
@@ -58,8 +58,8 @@ class MLPNet(SlotNet[None]):
             else None
         )
         self.ee_step = (
-            scaled_head(cfg.hidden, EE_STEP_OUTPUTS, POLICY_HEAD_GAIN)
-            if slot_outputs and cfg.readout == "jacobian"
+            scaled_head(cfg.hidden, READOUT_OUTPUTS[cfg.readout], POLICY_HEAD_GAIN)
+            if slot_outputs and READOUT_OUTPUTS[cfg.readout]
             else None
         )
         self.value = nn.Linear(cfg.hidden, self.value_outputs) if has_value else None

@@ -14,8 +14,9 @@ class SlotOutput(NamedTuple):
     """``slots`` (B, J + 1, k): k numbers per action slot (joints, then the gripper), or None
     for a network without per-slot outputs. ``value`` (B,): one number per sample (a state
     value or a Q value), or (B, n) for a network with ``value_outputs`` n > 1 (TQC's quantiles),
-    or None for a network without a value head. ``ee_step`` (B, 3): the end effector's step
-    of a network with the Jacobian readout (``kinematics``), else None."""
+    or None for a network without a value head. ``ee_step`` (B, 3) or (B, 5): the end
+    effector's step, and with ``jacobian_tilt`` its tilt, of a network with the Jacobian
+    readout (``kinematics``), else None."""
 
     slots: Tensor | None
     value: Tensor | None

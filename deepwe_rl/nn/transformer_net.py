@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from deepwe_rl.morphology import JOINT_DESC_DIM, JOINT_STATE_DIM
 from deepwe_rl.nn.config import NetworkConfig
-from deepwe_rl.nn.kinematics import EE_STEP_OUTPUTS
+from deepwe_rl.nn.kinematics import READOUT_OUTPUTS
 from deepwe_rl.nn.layers import POLICY_HEAD_GAIN, scaled_head, transformer_encoder
 from deepwe_rl.nn.observation import Obs, joint_inputs, joint_present, masked_rows
 from deepwe_rl.nn.slot_net import SlotNet, SlotOutput
@@ -38,8 +38,8 @@ class TransformerNet(SlotNet[None]):
         if slot_outputs:
             self.joint_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
             self.gripper_head = scaled_head(width, slot_outputs, POLICY_HEAD_GAIN)
-            if cfg.readout == "jacobian":
-                self.ee_head = scaled_head(width, EE_STEP_OUTPUTS, POLICY_HEAD_GAIN)
+            if READOUT_OUTPUTS[cfg.readout]:
+                self.ee_head = scaled_head(width, READOUT_OUTPUTS[cfg.readout], POLICY_HEAD_GAIN)
         self.value = nn.Linear(width, self.value_outputs) if has_value else None
 
     def forward(self, obs: Obs, action: Tensor | None = None, read: None = None) -> SlotOutput:
