@@ -53,6 +53,18 @@ def test_jacobian_is_the_end_effector_motion(robot: str) -> None:
         env.close()
 
 
+def expert_step(env: gym.Env, target: np.ndarray) -> np.ndarray:
+    """The expert's end-effector step towards ``target``, in units of a full step."""
+    step = target - env.arm.ee[:3]
+    return step * min(1.0, EE_STEP / max(float(np.linalg.norm(step)), 1e-9)) / EE_STEP
+
+
+def off_limits(env: gym.Env) -> bool:
+    """Whether no joint is near a limit, where the expert would hold it."""
+    limits = env.arm.structure
+    return bool(((env.arm.q > limits.lower + 0.05) & (env.arm.q < limits.upper - 0.05)).all())
+
+
 @pytest.mark.parametrize("robot", ARMS)
 def test_readout_of_the_experts_step_is_the_experts_action(robot: str) -> None:
     """Where no joint is held at a limit, the expert's Push action is the readout's joint
@@ -63,14 +75,11 @@ def test_readout_of_the_experts_step_is_the_experts_action(robot: str) -> None:
     try:
         obs, _ = env.reset(seed=0)
         for _ in range(20):
-            step = _push_target(u) - u.arm.ee[:3]
-            step *= min(1.0, EE_STEP / max(float(np.linalg.norm(step)), 1e-9))
+            step = expert_step(u, _push_target(u))
             action = _towards(u, _push_target(u), -1.0)
             n = u.arm.num_joints
-            limits = u.arm.structure
-            free = (u.arm.q > limits.lower + 0.05) & (u.arm.q < limits.upper - 0.05)
-            if free.all():
-                motion = joint_motion(batch(obs), torch.as_tensor(step[None] / EE_STEP).float())
+            if off_limits(u):
+                motion = joint_motion(batch(obs), torch.as_tensor(step[None]).float())
                 np.testing.assert_allclose(motion[0, :n].numpy(), action[:n], atol=2e-3)
                 compared += 1
             obs, *_ = env.step(action)
@@ -91,16 +100,12 @@ def test_readout_of_the_experts_step_and_tilt_is_the_experts_pick_action(robot: 
         obs, _ = env.reset(seed=0)
         for _ in range(20):
             target, gripper = _pick_target(u)
-            step = target - u.arm.ee[:3]
-            step *= min(1.0, EE_STEP / max(float(np.linalg.norm(step)), 1e-9))
             tilt = u.arm.turn_upright(TURN_STEP)
             action = _towards(u, target, gripper, tilt)
             n = u.arm.num_joints
-            limits = u.arm.structure
-            free = (u.arm.q > limits.lower + 0.05) & (u.arm.q < limits.upper - 0.05)
-            if free.all():
+            if off_limits(u):
                 readout = torch.as_tensor(
-                    np.concatenate([step / EE_STEP, tilt / JOINT_STEP])[None]
+                    np.concatenate([expert_step(u, target), tilt / JOINT_STEP])[None]
                 ).float()
                 motion = joint_motion(batch(obs), readout[:, :3], readout[:, 3:])
                 np.testing.assert_allclose(motion[0, :n].numpy(), action[:n], atol=2e-3)
